@@ -1,0 +1,179 @@
+"""Typed, immutable lesson objects: the one shape every front end and service reads.
+
+The YAML loader builds these after validation, so code that holds a ``Lesson``
+can trust every cross-reference in it (a cited step exists, a tracker row has one
+cell per checkpoint, a quiz answer is one of its choices).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MODES: tuple[str, ...] = (
+    "overview",
+    "flow",
+    "code",
+    "table",
+    "tracker",
+    "moments",
+    "snapshot",
+    "transcript",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A named concept flow: the steps of one approach, in order."""
+
+    name: str
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSample:
+    """A code sample with the language used for syntax highlighting."""
+
+    language: str
+    source: str
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TableRow:
+    """One step of the execution table: what happened and each task's status after it."""
+
+    step: int
+    action: str
+    statuses: Mapping[str, str]
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionTable:
+    """The execution table; ``tasks`` fixes the column order of the statuses."""
+
+    tasks: tuple[str, ...]
+    rows: tuple[TableRow, ...]
+    footnote: str = ""
+
+    def row(self, step: int) -> TableRow:
+        """Return the row for ``step`` (raise KeyError if the table has none)."""
+        for row in self.rows:
+            if row.step == step:
+                return row
+        raise KeyError(step)
+
+    @property
+    def steps(self) -> tuple[int, ...]:
+        return tuple(row.step for row in self.rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A column of the variable tracker.
+
+    ``step`` is the table step after which the values hold; ``None`` means the
+    start (before step 1) for the first checkpoint, or the final state for a
+    checkpoint labelled as such after the last step.
+    """
+
+    label: str
+    step: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedVariable:
+    """One row of the tracker: a variable's value at each checkpoint."""
+
+    name: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class VariableTracker:
+    """Variables by checkpoints, as in the lesson's tracker table."""
+
+    checkpoints: tuple[Checkpoint, ...]
+    variables: tuple[TrackedVariable, ...]
+
+    def state_at(self, step: int) -> tuple[Checkpoint, dict[str, str]]:
+        """Return the latest checkpoint at or before ``step`` and each variable's value there.
+
+        The first checkpoint (the start) holds before any step; a checkpoint with
+        no step after the first (``Final``) holds only past the last tracked step,
+        so it is never chosen for a step inside the table.
+        """
+        index = 0
+        for i, checkpoint in enumerate(self.checkpoints):
+            if checkpoint.step is not None and checkpoint.step <= step:
+                index = i
+        chosen = self.checkpoints[index]
+        return chosen, {v.name: v.values[index] for v in self.variables}
+
+
+@dataclass(frozen=True, slots=True)
+class KeyMoment:
+    """A question learners usually ask, its answer, and the table steps it cites."""
+
+    question: str
+    answer: str
+    steps: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One lettered choice of a quiz question."""
+
+    letter: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuizQuestion:
+    """A multiple-choice question; ``answer`` is the letter of the correct choice."""
+
+    prompt: str
+    choices: tuple[Choice, ...]
+    answer: str
+    hint: str = ""
+    explanation: str = ""
+    steps: tuple[int, ...] = ()
+
+    def choice(self, letter: str) -> Choice:
+        """Return the choice with ``letter`` (raise KeyError if there is none)."""
+        for choice in self.choices:
+            if choice.letter == letter:
+                return choice
+        raise KeyError(letter)
+
+    @property
+    def correct(self) -> Choice:
+        return self.choice(self.answer)
+
+
+@dataclass(frozen=True, slots=True)
+class Lesson:
+    """A whole lesson, as validated from one YAML file."""
+
+    id: str
+    title: str
+    language: str
+    tags: tuple[str, ...]
+    summary: str
+    minutes: int
+    flows: tuple[Flow, ...]
+    flow_caption: str
+    code: tuple[CodeSample, ...]
+    table: ExecutionTable
+    tracker: VariableTracker
+    moments: tuple[KeyMoment, ...]
+    quiz: tuple[QuizQuestion, ...]
+    snapshot: tuple[str, ...]
+    transcript: str
+    source: Path | None = field(default=None, compare=False)
+
+    def moments_citing(self, step: int) -> tuple[KeyMoment, ...]:
+        """Return the key moments that cite ``step``."""
+        return tuple(m for m in self.moments if step in m.steps)
