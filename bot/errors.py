@@ -1,0 +1,29 @@
+"""Errors a user can cause, shared by the core and every front end.
+
+Front ends show ``str(error)`` of a ``UserError`` to the person who caused it
+(ephemerally on Discord); anything else is a bug, logged with an error id.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A mistake the user made; its message is friendly and safe to show them."""
+
+
+class UnknownLessonError(UserError):
+    """The user named a lesson id that is not loaded."""
+
+    def __init__(self, lesson_id: str, suggestions: tuple[str, ...] = ()) -> None:
+        self.lesson_id = lesson_id
+        self.suggestions = suggestions
+        message = f"There is no lesson called `{lesson_id[:80]}`."
+        if suggestions:
+            message += " Did you mean " + ", ".join(f"`{s}`" for s in suggestions) + "?"
+        else:
+            message += " Use /lesson list to see the lessons."
+        super().__init__(message)
+
+
+class OptionError(UserError):
+    """A command option is out of range or malformed."""
