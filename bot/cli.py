@@ -1,0 +1,202 @@
+"""The ``studybot`` command: one entry point for running, checking and operating the bot.
+
+Each sub-command is a thin wrapper over the core; heavy imports happen inside
+the handlers so that ``studybot validate`` or ``studybot config check`` start
+fast and do not need a Discord connection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("studybot")
+
+NO_TOKEN_MESSAGE = (
+    "No DISCORD_TOKEN set, so studybot starts in console mode. "
+    "To go live on Discord, set DISCORD_TOKEN (or DISCORD_TOKEN_FILE) and run `studybot run`; "
+    "see the README."
+)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _cmd_default(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.token:
+        return _cmd_run(args, settings)
+    print(NO_TOKEN_MESSAGE)
+    return _cmd_console(args, settings)
+
+
+def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_bot
+
+    if not settings.token:
+        print(
+            "studybot run: no Discord token. Set DISCORD_TOKEN or DISCORD_TOKEN_FILE "
+            "(see the README), or run `studybot console` to try it in the terminal.",
+            file=sys.stderr,
+        )
+        return 2
+    return asyncio.run(run_bot(settings))
+
+
+def _cmd_console(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.console import main as console_main
+
+    return console_main(settings, stdin=sys.stdin, stdout=sys.stdout)
+
+
+def _cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.lessons.validation_report import validate_paths
+
+    paths = [Path(p) for p in args.paths] or [settings.content_dir]
+    return validate_paths(paths, sys.stdout)
+
+
+def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.database import Store
+
+    async def migrate() -> None:
+        async with Store.open(settings.database_path):
+            pass
+
+    asyncio.run(migrate())
+    print(f"Database is up to date: {settings.database_path}")
+    return 0
+
+
+def _cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.database import Store
+
+    dest = Path(args.path)
+    if dest.exists() and not args.force:
+        print(f"studybot backup: {dest} exists; pass --force to overwrite it", file=sys.stderr)
+        return 2
+
+    async def backup() -> None:
+        async with Store.open(settings.database_path) as store:
+            await store.backup(dest)
+
+    asyncio.run(backup())
+    print(f"Backed up {settings.database_path} to {dest}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.demos.terminal import run_terminal_demo
+
+    durations = [d for d in (args.task1, args.task2) if d is not None] or None
+    if args.task2 is not None and args.task1 is None:
+        durations = [1.0, args.task2]
+    return asyncio.run(
+        run_terminal_demo(
+            args.mode, durations, as_json=args.json, out=sys.stdout, predict=args.predict
+        )
+    )
+
+
+def _cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import sync_commands
+
+    if not settings.token:
+        print("studybot sync: set DISCORD_TOKEN first (see the README)", file=sys.stderr)
+        return 2
+    return asyncio.run(sync_commands(settings, args.guild))
+
+
+def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
+    width = max(len(name) for name, _ in settings.describe())
+    for name, value in settings.describe():
+        print(f"{name.ljust(width)}  {value}")
+    print("Configuration is valid.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser; each sub-command sets ``handler``."""
+    parser = argparse.ArgumentParser(
+        prog="studybot",
+        description=(
+            "A Discord bot for study groups that teaches async concurrency. "
+            "With no command: runs the bot if DISCORD_TOKEN is set, else the terminal console."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"studybot {__version__}")
+    parser.add_argument(
+        "--config", metavar="FILE", help="optional YAML file with settings (env vars win)"
+    )
+    parser.set_defaults(handler=_cmd_default)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def add(name: str, handler: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    add("run", _cmd_run, "connect to Discord with DISCORD_TOKEN and serve slash commands")
+    add("console", _cmd_console, "try lessons, traces, demos and quizzes in the terminal")
+    p = add("validate", _cmd_validate, "check lesson files and print every problem")
+    p.add_argument("paths", nargs="*", help="lesson files or folders (default: the content dir)")
+    add("migrate", _cmd_migrate, "create or upgrade the database")
+    p = add("backup", _cmd_backup, "copy the live database safely (SQLite online backup)")
+    p.add_argument("path", help="where to write the copy")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p = add("demo", _cmd_demo, "run a live async demo in the terminal")
+    p.add_argument(
+        "mode",
+        choices=[
+            "sequential",
+            "parallel",
+            "fire_and_forget",
+            "compare",
+            "taskgroup",
+            "semaphore",
+            "fail_fast",
+            "settled",
+        ],
+    )
+    p.add_argument("--task1", type=float, metavar="S", help="task 1 duration, 0.05-10 s")
+    p.add_argument("--task2", type=float, metavar="S", help="task 2 duration, 0.05-10 s")
+    p.add_argument("--json", action="store_true", help="print events and timings as JSON")
+    p.add_argument("--predict", metavar="ANSWER", help="your prediction, checked after the run")
+    p = add("sync", _cmd_sync, "force a slash-command sync with Discord")
+    p.add_argument("--guild", type=int, metavar="ID", help="sync to one guild (instant)")
+    p = add("config", _cmd_config, "show the effective settings (token masked)")
+    p.add_argument("action", choices=["check"], help="check: validate and print the settings")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the studybot command line and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(config_file=Path(args.config) if args.config else None)
+    except ConfigError as exc:
+        print(f"studybot: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    try:
+        code: int = args.handler(args, settings)
+    except KeyboardInterrupt:
+        print("\nBye.")
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
