@@ -118,6 +118,14 @@ def _cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(sync_commands(settings, args.guild))
 
 
+def _cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.health import check_heartbeat, health_path
+
+    healthy, reason = check_heartbeat(health_path(settings.database_path))
+    print(reason)
+    return 0 if healthy else 1
+
+
 def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     width = max(len(name) for name, _ in settings.describe())
     for name, value in settings.describe():
@@ -175,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--predict", metavar="ANSWER", help="your prediction, checked after the run")
     p = add("sync", _cmd_sync, "force a slash-command sync with Discord")
     p.add_argument("--guild", type=int, metavar="ID", help="sync to one guild (instant)")
+    add("health", _cmd_health, "exit 0 if the running bot is connected and can write (healthcheck)")
     p = add("config", _cmd_config, "show the effective settings (token masked)")
     p.add_argument("action", choices=["check"], help="check: validate and print the settings")
     return parser
