@@ -1,0 +1,79 @@
+"""Settings: environment, YAML file, validation and token masking."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+
+
+def test_defaults_need_no_configuration() -> None:
+    """With an empty environment every setting has a usable default."""
+    settings = load_settings({})
+    assert settings.token is None
+    assert settings.database_path.name == "studybot.db"
+    assert settings.content_dir.is_dir()
+    assert settings.log_level == "INFO"
+
+
+def test_environment_overrides_yaml_file(tmp_path: Path) -> None:
+    """A YAML file provides values and the environment wins over it."""
+    config = tmp_path / "studybot.yaml"
+    config.write_text("log_level: debug\nquiz_round_seconds: 30\ndemo_max_per_guild: 5\n")
+    settings = load_settings({"STUDYBOT_QUIZ_SECONDS": "45"}, config_file=config)
+    assert settings.log_level == "DEBUG"
+    assert settings.quiz_round_seconds == 45
+    assert settings.demo_max_per_guild == 5
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"STUDYBOT_QUIZ_SECONDS": "5"}, "STUDYBOT_QUIZ_SECONDS: 5 is below the minimum 10"),
+        ({"STUDYBOT_DEV_GUILD": "abc"}, "STUDYBOT_DEV_GUILD: 'abc' is not a whole number"),
+        ({"STUDYBOT_LOG_LEVEL": "loud"}, "STUDYBOT_LOG_LEVEL: 'loud' is not one of"),
+        ({"STUDYBOT_SPOILER_ANSWERS": "maybe"}, "'maybe' is not true or false"),
+        ({"STUDYBOT_SHARD_IDS": "0,1"}, "set STUDYBOT_SHARD_COUNT as well"),
+        (
+            {"STUDYBOT_SHARD_COUNT": "2", "STUDYBOT_SHARD_IDS": "0,2"},
+            "2 is not below the shard count 2",
+        ),
+    ],
+)
+def test_invalid_values_name_the_setting(env: dict[str, str], message: str) -> None:
+    """A bad value fails with a message that names the setting and the problem."""
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env)
+
+
+def test_unknown_key_in_config_file(tmp_path: Path) -> None:
+    """An unknown key in the YAML file is refused, listing the known ones."""
+    config = tmp_path / "c.yaml"
+    config.write_text("tokn: x\n")
+    with pytest.raises(ConfigError, match="unknown setting"):
+        load_settings({}, config_file=config)
+
+
+def test_token_file_is_read_and_masked(tmp_path: Path) -> None:
+    """DISCORD_TOKEN_FILE supplies the token, and describe() never shows it."""
+    secret = tmp_path / "token"
+    secret.write_text("abcdefghijklmnopqrstuvwxyz.123456\n")
+    settings = load_settings({"DISCORD_TOKEN_FILE": str(secret)})
+    assert settings.token == "abcdefghijklmnopqrstuvwxyz.123456"
+    shown = dict(settings.describe())
+    assert "abcdefghijklmnop" not in shown["token"]
+    assert shown["token"].endswith("3456")
+    assert "abcdefghij" not in repr(settings)
+
+
+def test_missing_token_file_is_a_config_error(tmp_path: Path) -> None:
+    """An unreadable token file is a clear ConfigError, not a traceback."""
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN_FILE: cannot read"):
+        load_settings({"DISCORD_TOKEN_FILE": str(tmp_path / "nope")})
+
+
+def test_short_token_fully_masked() -> None:
+    """A short token is masked entirely."""
+    assert Settings(token="abc").masked_token() == "***"
