@@ -42,8 +42,6 @@ def _cmd_default(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import run_bot
-
     if not settings.token:
         print(
             "studybot run: no Discord token. Set DISCORD_TOKEN or DISCORD_TOKEN_FILE "
@@ -51,6 +49,8 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    from bot.app import run_bot
+
     return asyncio.run(run_bot(settings))
 
 
@@ -80,12 +80,11 @@ def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.store.database import Store
-
     dest = Path(args.path)
     if dest.exists() and not args.force:
         print(f"studybot backup: {dest} exists; pass --force to overwrite it", file=sys.stderr)
         return 2
+    from bot.store.database import Store
 
     async def backup() -> None:
         async with Store.open(settings.database_path) as store:
