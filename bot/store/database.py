@@ -1,0 +1,474 @@
+"""The SQLite store behind the quiz: migrations on open, one writer, aiosqlite reads.
+
+``Store`` is the only place with SQL. Writes go through the single ``Writer``
+(group commit: a caller's future resolves after COMMIT); reads go through an
+aiosqlite connection of their own, which in WAL mode never waits for the
+writer. The database runs with ``synchronous=FULL``: in WAL mode NORMAL
+already survives a killed process (SIGKILL) but may lose the last commits on a
+power cut or OS crash, and the contract is that an answer the user was told is
+recorded is on disk. Group commit makes the extra fsync one per batch, not one
+per answer.
+
+One process owns a database file at a time: run and answer ids are handed out
+by this process (so a batch needs no round trip per row).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import sqlite3
+import time
+from collections.abc import Generator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import Any, cast
+
+import aiosqlite
+
+from bot.store.migrations import apply_migrations
+from bot.store.records import (
+    AnswerRecord,
+    LeaderboardEntry,
+    MissedQuestion,
+    PlayerTotals,
+    QuestionStats,
+    RunFinish,
+    RunStart,
+    UnfinishedRound,
+    UserStats,
+)
+from bot.store.writer import (
+    EnsureGuild,
+    EnsureUser,
+    FinishRun,
+    Op,
+    RecordAnswer,
+    ResetScores,
+    SetMeta,
+    SetRoundState,
+    StartRun,
+    Writer,
+)
+
+PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+)
+
+LEADERBOARD = """
+SELECT s.user_id, coalesce(u.name, s.user_id), s.points
+FROM scores AS s LEFT JOIN users AS u ON u.id = s.user_id
+WHERE s.guild_id = ? AND s.lesson_id = ? AND s.week = ?
+ORDER BY s.points DESC, s.user_id
+LIMIT ?
+"""
+RANK_OF = """
+SELECT coalesce(u.name, s.user_id), s.points,
+       (SELECT count(*) FROM scores AS o
+        WHERE o.guild_id = s.guild_id AND o.lesson_id = s.lesson_id AND o.week = s.week
+          AND o.points > s.points)
+FROM scores AS s LEFT JOIN users AS u ON u.id = s.user_id
+WHERE s.guild_id = ? AND s.lesson_id = ? AND s.week = ? AND s.user_id = ?
+"""
+EXPORT = """
+SELECT a.id, a.created_at, r.id, r.kind, r.lesson_id, a.question_index, a.user_id,
+       coalesce(u.name, ''), a.choice, a.correct, a.hint_used, a.answer_ms, a.points,
+       r.counts_for_leaderboard
+FROM quiz_runs AS r
+JOIN answers AS a ON a.run_id = r.id
+LEFT JOIN users AS u ON u.id = a.user_id
+WHERE r.guild_id = ?
+ORDER BY a.id
+"""
+EXPORT_HEADER = (
+    "answer_id",
+    "answered_at_utc",
+    "run_id",
+    "run_kind",
+    "lesson_id",
+    "question_number",
+    "user_id",
+    "user_name",
+    "choice",
+    "correct",
+    "hint_used",
+    "answer_ms",
+    "points",
+    "run_counted_for_leaderboard",
+)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Mark a helper op's outcome as seen; the op its caller awaits carries any failure."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _csv_cell(value: object) -> object:
+    """Return ``value`` safe for a spreadsheet: text starting with = + - @ is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _open_writer_connection(path: Path) -> tuple[sqlite3.Connection, int, int]:
+    """Open and migrate the write connection; return it with the highest run and answer ids."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+        apply_migrations(conn, label=str(path))
+        run_id = conn.execute("SELECT coalesce(max(id), 0) FROM quiz_runs").fetchone()[0]
+        answer_id = conn.execute("SELECT coalesce(max(id), 0) FROM answers").fetchone()[0]
+    except BaseException:
+        conn.close()
+        raise
+    return conn, int(run_id), int(answer_id)
+
+
+def _backup(source: Path, dest: Path) -> None:
+    """Copy a consistent snapshot of ``source`` into ``dest`` with SQLite's backup API."""
+    if dest.resolve() == source.resolve():
+        raise ValueError("the backup destination is the database itself")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    src = sqlite3.connect(source)
+    try:
+        dst = sqlite3.connect(dest)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+class _Opening:
+    """What ``Store.open`` returns: await it, or use it with ``async with``."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._store: Store | None = None
+
+    def __await__(self) -> Generator[Any, None, Store]:
+        return Store._create(self._path).__await__()
+
+    async def __aenter__(self) -> Store:
+        self._store = await Store._create(self._path)
+        return self._store
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._store is not None:
+            await self._store.close()
+
+
+class Store:
+    """The quiz database: explicit methods, no SQL outside this package."""
+
+    def __init__(
+        self,
+        path: Path,
+        writer: Writer,
+        executor: ThreadPoolExecutor,
+        reader: aiosqlite.Connection,
+        last_run_id: int,
+        last_answer_id: int,
+    ) -> None:
+        self.path = path
+        self._writer = writer
+        self._executor = executor
+        self._reader = reader
+        self._last_run_id = last_run_id
+        self._last_answer_id = last_answer_id
+        self._names: dict[int, str] = {}
+        self._guilds: set[int] = {0}
+        self._closed = False
+        writer.on_committed = self._remember_committed
+
+    @staticmethod
+    def open(path: Path) -> _Opening:
+        """Open (creating and migrating) the database at ``path``.
+
+        Use ``async with Store.open(path) as store:`` or ``store = await
+        Store.open(path)`` followed by ``await store.close()``.
+        """
+        return _Opening(path)
+
+    @classmethod
+    async def _create(cls, path: Path) -> Store:
+        path = Path(path)
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        try:
+            conn, last_run, last_answer = await loop.run_in_executor(
+                executor, _open_writer_connection, path
+            )
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
+        reader = await aiosqlite.connect(path)
+        await reader.execute("PRAGMA query_only = ON")
+        writer = Writer(conn, executor)
+        writer.start()
+        return cls(path, writer, executor, reader, last_run, last_answer)
+
+    async def close(self) -> None:
+        """Write everything queued, then close both connections."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._writer.close()
+        await self._reader.close()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._writer.connection.close)
+        self._executor.shutdown(wait=True)
+
+    def _remember_committed(self, ops: list[Op], outcomes: list[object]) -> None:
+        for op, outcome in zip(ops, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                continue
+            if isinstance(op, EnsureUser):
+                self._names[op.user_id] = op.name
+            elif isinstance(op, EnsureGuild):
+                self._guilds.add(op.guild_id)
+
+    def _user_op(self, user_id: int, name: str, at: int) -> EnsureUser | None:
+        if self._names.get(user_id) == name:
+            return None
+        return EnsureUser(user_id, name, at)
+
+    async def _write(self, *ops: Op | None) -> Any:
+        chosen = [op for op in ops if op is not None]
+        future = self._writer.submit(*chosen)
+        for op in chosen[:-1]:
+            op.future.add_done_callback(_consume)
+        return await future
+
+    # --- writes -----------------------------------------------------------------
+
+    async def start_run(self, run: RunStart) -> int:
+        """Create a quiz run and return its id once committed."""
+        self._last_run_id += 1
+        guild = None if run.guild_id in self._guilds else EnsureGuild(run.guild_id, run.started_at)
+        user = self._user_op(run.owner_id, run.owner_name, run.started_at)
+        return cast(int, await self._write(guild, user, StartRun(self._last_run_id, run)))
+
+    async def set_round_state(
+        self, run_id: int, *, message_id: int | None, current_question: int | None
+    ) -> None:
+        """Store a round's message id and open question (position), for recovery."""
+        await self._write(SetRoundState(run_id, message_id, current_question))
+
+    async def record_answer(self, answer: AnswerRecord) -> int:
+        """Record one answer; return its id once the transaction holding it is committed."""
+        self._last_answer_id += 1
+        user = self._user_op(answer.user_id, answer.user_name, answer.created_at)
+        return cast(int, await self._write(user, RecordAnswer(self._last_answer_id, answer)))
+
+    async def finish_run(self, finish: RunFinish) -> bool:
+        """Close a run and add its totals; return whether it counted for the leaderboard."""
+        return cast(bool, await self._write(FinishRun(finish)))
+
+    async def reset_scores(self, guild_id: int) -> None:
+        """Delete a guild's leaderboard scores, so every lesson's next run counts again."""
+        await self._write(ResetScores(guild_id))
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Set ``key`` to ``value`` in the meta table."""
+        await self._write(SetMeta(key, value))
+
+    async def remember_user(self, user_id: int, name: str) -> None:
+        """Store a user's latest display name."""
+        op = self._user_op(user_id, name, _now_ms())
+        if op is not None:
+            await self._write(op)
+
+    # --- reads ------------------------------------------------------------------
+
+    async def _fetchall(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        rows = await self._reader.execute_fetchall(sql, params)
+        return cast(list[tuple[Any, ...]], list(rows))
+
+    async def _fetchone(self, sql: str, params: tuple[object, ...]) -> tuple[Any, ...] | None:
+        rows = await self._fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def get_meta(self, key: str) -> str | None:
+        """Return the meta value for ``key``, or None."""
+        row = await self._fetchone("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    async def user_name(self, user_id: int) -> str | None:
+        """Return the latest display name stored for ``user_id``."""
+        row = await self._fetchone("SELECT name FROM users WHERE id = ?", (user_id,))
+        return None if row is None else str(row[0])
+
+    async def has_completed(self, guild_id: int, user_id: int, lesson_id: str) -> bool:
+        """Return whether the user already has a counted run of the lesson in the guild."""
+        row = await self._fetchone(
+            "SELECT 1 FROM lesson_completions WHERE guild_id = ? AND user_id = ? AND lesson_id = ?",
+            (guild_id, user_id, lesson_id),
+        )
+        return row is not None
+
+    async def leaderboard(
+        self, guild_id: int, lesson_id: str, week: int, limit: int = 10
+    ) -> list[LeaderboardEntry]:
+        """Return the top ``limit`` scores of a board (an index range read)."""
+        rows = await self._fetchall(LEADERBOARD, (guild_id, lesson_id, week, limit))
+        entries: list[LeaderboardEntry] = []
+        for position, (user_id, name, points) in enumerate(rows, start=1):
+            rank = entries[-1].rank if entries and entries[-1].points == points else position
+            entries.append(LeaderboardEntry(rank, int(user_id), str(name), int(points)))
+        return entries
+
+    async def rank_of(
+        self, guild_id: int, user_id: int, lesson_id: str, week: int
+    ) -> LeaderboardEntry | None:
+        """Return the user's entry on a board (even far below the top), or None if absent."""
+        row = await self._fetchone(RANK_OF, (guild_id, lesson_id, week, user_id))
+        if row is None:
+            return None
+        name, points, above = row
+        return LeaderboardEntry(int(above) + 1, user_id, str(name), int(points))
+
+    async def user_stats(
+        self, guild_id: int, user_id: int, today: int, hardest: int = 3
+    ) -> UserStats:
+        """Return a user's progress in a guild; a streak not touched since yesterday is 0."""
+        totals = await self._fetchone(
+            "SELECT runs, answered, correct FROM user_stats WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        streak = await self._fetchone(
+            "SELECT current, best, last_day FROM streaks WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        done = await self._fetchone(
+            "SELECT count(*) FROM lesson_completions WHERE guild_id = ? AND user_id = ?",
+            (guild_id, user_id),
+        )
+        missed = await self._fetchall(
+            "SELECT lesson_id, question_index, attempts, misses FROM user_question_stats "
+            "WHERE guild_id = ? AND user_id = ? AND misses > 0 "
+            "ORDER BY misses DESC, CAST(misses AS REAL) / attempts DESC, lesson_id, "
+            "question_index LIMIT ?",
+            (guild_id, user_id, hardest),
+        )
+        runs, answered, correct = totals or (0, 0, 0)
+        current, best, last_day = streak or (0, 0, -2)
+        if last_day < today - 1:
+            current = 0
+        return UserStats(
+            guild_id=guild_id,
+            user_id=user_id,
+            name=await self.user_name(user_id),
+            lessons_done=int(done[0]) if done else 0,
+            runs=int(runs),
+            answered=int(answered),
+            correct=int(correct),
+            current_streak=int(current),
+            best_streak=int(best),
+            hardest=tuple(MissedQuestion(str(a), int(b), int(c), int(d)) for a, b, c, d in missed),
+        )
+
+    async def question_stats(self, guild_id: int, lesson_id: str) -> list[QuestionStats]:
+        """Return, per question of the lesson answered in the guild, each option's count."""
+        rows = await self._fetchall(
+            "SELECT question_index, choice, count FROM choice_counts "
+            "WHERE guild_id = ? AND lesson_id = ? ORDER BY question_index, choice",
+            (guild_id, lesson_id),
+        )
+        by_question: dict[int, dict[str, int]] = {}
+        for index, choice, count in rows:
+            by_question.setdefault(int(index), {})[str(choice)] = int(count)
+        return [QuestionStats(index, counts) for index, counts in by_question.items()]
+
+    async def export_answers_csv(self, guild_id: int) -> str:
+        """Return every answer given in the guild as CSV text (header row first)."""
+        rows = await self._fetchall(EXPORT, (guild_id,))
+        return await asyncio.to_thread(self._format_csv, rows)
+
+    @staticmethod
+    def _format_csv(rows: list[tuple[Any, ...]]) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(EXPORT_HEADER)
+        for row in rows:
+            answered_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row[1] / 1000))
+            cells = [row[0], answered_at, *row[2:5], row[5] + 1, *row[6:]]
+            writer.writerow([_csv_cell(c) for c in cells])
+        return out.getvalue()
+
+    async def unfinished_rounds(self) -> list[UnfinishedRound]:
+        """Return every round left open, with its players' totals from the recorded answers."""
+        rounds = await self._fetchall(
+            "SELECT id, guild_id, channel_id, message_id, owner_id, lesson_id, questions, "
+            "current_question, started_at FROM quiz_runs "
+            "WHERE kind = 'round' AND finished_at IS NULL ORDER BY id",
+            (),
+        )
+        found: list[UnfinishedRound] = []
+        for run_id, guild, channel, message, owner, lesson, questions, current, started in rounds:
+            answers = await self._fetchall(
+                "SELECT a.user_id, coalesce(u.name, a.user_id), a.question_index, a.correct, "
+                "a.points FROM answers AS a LEFT JOIN users AS u ON u.id = a.user_id "
+                "WHERE a.run_id = ? ORDER BY a.id",
+                (run_id,),
+            )
+            per_user: dict[int, list[tuple[int, bool, int]]] = {}
+            names: dict[int, str] = {}
+            for user_id, name, index, correct, points in answers:
+                per_user.setdefault(int(user_id), []).append((int(index), bool(correct), points))
+                names[int(user_id)] = str(name)
+            players = tuple(
+                PlayerTotals(
+                    user_id=user_id,
+                    points=sum(p for _, _, p in given),
+                    answered=len(given),
+                    correct=sum(1 for _, c, _ in given if c),
+                    questions=tuple((i, c) for i, c, _ in given),
+                )
+                for user_id, given in per_user.items()
+            )
+            found.append(
+                UnfinishedRound(
+                    run_id=int(run_id),
+                    guild_id=int(guild),
+                    channel_id=int(channel),
+                    message_id=None if message is None else int(message),
+                    owner_id=int(owner),
+                    lesson_id=str(lesson),
+                    questions=tuple(int(q) for q in str(questions).split(",") if q),
+                    current_question=None if current is None else int(current),
+                    started_at=int(started),
+                    players=players,
+                    names=names,
+                )
+            )
+        return found
+
+    # --- maintenance --------------------------------------------------------------
+
+    async def backup(self, dest: Path) -> None:
+        """Write a consistent copy of the database to ``dest`` (online, in a thread)."""
+        await asyncio.to_thread(_backup, self.path, Path(dest))
+
+    @property
+    def write_batches(self) -> tuple[int, int]:
+        """Return (transactions committed, operations written) so far."""
+        return self._writer.batches, self._writer.ops_written
