@@ -1,0 +1,93 @@
+"""Shared building blocks for buttons and selects that keep working after a restart.
+
+Persistent items are ``DynamicItem``s: their state lives in the custom id
+(e.g. ``sb:tr:<owner>:<lesson>:<step>:<action>``), so nothing needs to be kept
+in memory and a message sent before a restart is still clickable after it.
+
+discord.py only logs an exception raised inside a dynamic item's callback and
+drops one raised while parsing the custom id, which would leave the click
+unanswered; ``GuardedItem`` sends both to the one error handler instead, and
+the parsing step does nothing that can fail beyond what the template matched.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+import discord
+
+from bot.cogs.errors import report_error
+from bot.cogs.limits import make_custom_id
+
+if TYPE_CHECKING:
+    from bot.app import StudyBot
+
+PREFIX = "sb"
+# Lesson ids in custom ids: what the loader allows in an id (bot.lessons.loader.ID_PATTERN,
+# at most MAX_ID_LENGTH = 60 characters), so every custom id stays under 100.
+LESSON_ID_PATTERN = r"[a-z0-9-]{1,60}"
+
+
+def custom_id(kind: str, *parts: object) -> str:
+    """Return the custom id ``sb:<kind>:<parts…>``, refusing one over 100 characters."""
+    return make_custom_id(PREFIX, kind, *parts)
+
+
+def study_bot(interaction: discord.Interaction[Any]) -> StudyBot:
+    """Return the bot that received ``interaction``, typed as a StudyBot."""
+    return cast("StudyBot", interaction.client)
+
+
+def is_owner(interaction: discord.Interaction[Any], owner_id: int) -> bool:
+    """Return whether the user who clicked is the one who started the message."""
+    return interaction.user.id == owner_id
+
+
+class GuardedItem:
+    """Mixin for DynamicItems: run ``handle`` and route any error to the error handler."""
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> Any:
+        """Run the item's handler; answer the interaction about any error it raises."""
+        try:
+            await self.handle(interaction)
+        except Exception as exc:
+            await report_error(interaction, exc)
+
+    async def handle(self, interaction: discord.Interaction[Any]) -> None:
+        """Do what the click asks; subclasses override this."""
+        raise NotImplementedError
+
+
+class GuardedView(discord.ui.View):
+    """A View whose item errors go to the one error handler."""
+
+    async def on_error(
+        self,
+        interaction: discord.Interaction[Any],
+        error: Exception,
+        item: discord.ui.Item[Any],
+        /,
+    ) -> None:
+        """Answer the interaction about ``error``."""
+        await report_error(interaction, error)
+
+
+def persistent_view(*items: discord.ui.Item[Any]) -> discord.ui.View:
+    """Return a View without timeout holding ``items`` (persistent DynamicItems)."""
+    view = GuardedView(timeout=None)
+    for item in items:
+        view.add_item(item)
+    return view
+
+
+def label_button(
+    label: str, kind: str, *parts: object, row: int | None = None
+) -> discord.ui.Button[Any]:
+    """Return a disabled grey button that only shows ``label`` (e.g. 'page 2/5')."""
+    return discord.ui.Button(
+        label=label[:80],
+        style=discord.ButtonStyle.secondary,
+        disabled=True,
+        custom_id=custom_id(kind, *parts),
+        row=row,
+    )
