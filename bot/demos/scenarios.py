@@ -149,7 +149,7 @@ class Tracer:
         yield
         total = self.now() - start
         self.timings.append(PhaseTiming(name=phase, total=total, ideal=ideal))
-        self.emit("done", None, f"{phase} done in {total * 1000:.1f} ms")
+        self.emit("done", None, f"done in {total * 1000:.1f} ms")
 
     async def settle(self) -> None:
         """Cancel the tasks still running and wait for them, so nothing leaks."""
