@@ -64,7 +64,7 @@ def page_buttons(
         return []
     return [
         PageButton.make(kind, parts, page - 1, "p", disabled=page <= 1, row=row),
-        label_button(f"{page}/{total}", f"{kind}n", *parts, page, row=row),
+        label_button(f"{page}/{total}", kind, *parts, page, row=row),
         PageButton.make(kind, parts, page + 1, "n", disabled=page >= total, row=row),
     ]
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bot.app import StudyBot
 
 PREFIX = "sb"
+LABEL_KIND = "lbl"
 # Lesson ids in custom ids: what the loader allows in an id (bot.lessons.loader.ID_PATTERN,
 # at most MAX_ID_LENGTH = 60 characters), so every custom id stays under 100.
 LESSON_ID_PATTERN = r"[a-z0-9-]{1,60}"
@@ -83,11 +84,14 @@ def persistent_view(*items: discord.ui.Item[Any]) -> discord.ui.View:
 def label_button(
     label: str, kind: str, *parts: object, row: int | None = None
 ) -> discord.ui.Button[Any]:
-    """Return a disabled grey button that only shows ``label`` (e.g. 'page 2/5')."""
+    """Return a disabled grey button that only shows ``label`` (e.g. 'page 2/5').
+
+    Its custom id (``sb:lbl:…``) is never dispatched: a disabled button cannot be clicked.
+    """
     return discord.ui.Button(
         label=label[:80],
         style=discord.ButtonStyle.secondary,
         disabled=True,
-        custom_id=custom_id(kind, *parts),
+        custom_id=custom_id(LABEL_KIND, kind, *parts),
         row=row,
     )
