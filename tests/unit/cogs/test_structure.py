@@ -76,7 +76,7 @@ async def test_descriptions_are_1_to_100_characters(study_bot: StudyBot) -> None
 
 
 async def test_option_and_choice_counts(study_bot: StudyBot) -> None:
-    """No command or group has more than 25 options or subcommands, nor an option over 25 choices."""
+    """No command has over 25 options or subcommands, nor an option over 25 choices."""
     for command in walk(study_bot):
         if isinstance(command, app_commands.Group):
             assert 1 <= len(command.commands) <= 25, command.qualified_name
