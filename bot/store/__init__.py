@@ -3,5 +3,13 @@
 from bot.store.database import Store
 from bot.store.interface import QuizStore
 from bot.store.migrations import DatabaseTooNewError, MigrationError, migrate
+from bot.store.records import ConflictError
 
-__all__ = ["DatabaseTooNewError", "MigrationError", "QuizStore", "Store", "migrate"]
+__all__ = [
+    "ConflictError",
+    "DatabaseTooNewError",
+    "MigrationError",
+    "QuizStore",
+    "Store",
+    "migrate",
+]

@@ -31,6 +31,7 @@ import aiosqlite
 from bot.store.migrations import apply_migrations
 from bot.store.records import (
     AnswerRecord,
+    ConflictError,
     LeaderboardEntry,
     MissedQuestion,
     PlayerTotals,
@@ -256,12 +257,20 @@ class Store:
         future = self._writer.submit(*chosen)
         for op in chosen[:-1]:
             op.future.add_done_callback(_consume)
-        return await future
+        try:
+            return await future
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc):
+                raise ConflictError(str(exc)) from exc
+            raise
 
     # --- writes -----------------------------------------------------------------
 
     async def start_run(self, run: RunStart) -> int:
-        """Create a quiz run and return its id once committed."""
+        """Create a quiz run and return its id once committed.
+
+        Raise ``ConflictError`` if it is a round and the channel already has one open.
+        """
         self._last_run_id += 1
         guild = None if run.guild_id in self._guilds else EnsureGuild(run.guild_id, run.started_at)
         user = self._user_op(run.owner_id, run.owner_name, run.started_at)
@@ -274,7 +283,10 @@ class Store:
         await self._write(SetRoundState(run_id, message_id, current_question))
 
     async def record_answer(self, answer: AnswerRecord) -> int:
-        """Record one answer; return its id once the transaction holding it is committed."""
+        """Record one answer; return its id once the transaction holding it is committed.
+
+        Raise ``ConflictError`` if the user already answered that question of that run.
+        """
         self._last_answer_id += 1
         user = self._user_op(answer.user_id, answer.user_name, answer.created_at)
         return cast(int, await self._write(user, RecordAnswer(self._last_answer_id, answer)))

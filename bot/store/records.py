@@ -11,6 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+
+class ConflictError(Exception):
+    """A write broke a uniqueness rule: a second answer to a question, a second open round."""
+
+
 RunKind = Literal["personal", "review", "round"]
 
 NO_GUILD = 0

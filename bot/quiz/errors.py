@@ -1,0 +1,81 @@
+"""Quiz mistakes a user can make, each with a friendly message front ends show as is."""
+
+from __future__ import annotations
+
+from bot.errors import UserError
+
+
+class QuizError(UserError):
+    """A quiz action that cannot be done; the message says why."""
+
+
+class QuizNotFoundError(QuizError):
+    """The quiz behind a button is gone (finished long ago, or the bot restarted)."""
+
+    def __init__(self) -> None:
+        super().__init__("This quiz is no longer active. Start a new one with /quiz start.")
+
+
+class NotYourQuizError(QuizError):
+    """Someone pressed a button of another person's personal quiz."""
+
+    def __init__(self) -> None:
+        super().__init__("This quiz belongs to someone else. Start your own with /quiz start.")
+
+
+class QuizFinishedError(QuizError):
+    """An answer or hint arrived after the quiz ended."""
+
+    def __init__(self) -> None:
+        super().__init__("This quiz is already finished. Use Retry to take it again.")
+
+
+class QuizNotFinishedError(QuizError):
+    """Review missed was pressed before the quiz ended."""
+
+    def __init__(self) -> None:
+        super().__init__("Finish the quiz first; then you can review the questions you missed.")
+
+
+class AlreadyAnsweredError(QuizError):
+    """A second answer to the same question."""
+
+    def __init__(self) -> None:
+        super().__init__("You already answered this question.")
+
+
+class QuestionClosedError(QuizError):
+    """An answer to a question that is not open (closed, timed out, or not yet shown)."""
+
+    def __init__(self) -> None:
+        super().__init__("Too late: this question is closed.")
+
+
+class InvalidChoiceError(QuizError):
+    """A letter that is not one of the question's choices."""
+
+    def __init__(self, letter: str, letters: tuple[str, ...]) -> None:
+        super().__init__(f"`{letter[:10]}` is not one of the choices ({', '.join(letters)}).")
+
+
+class RoundAlreadyRunningError(QuizError):
+    """A round was started in a channel that already has one."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A quiz round is already running in this channel. Wait for it to end first."
+        )
+
+
+class NoRoundRunningError(QuizError):
+    """A round action in a channel (or for a round) that is not running."""
+
+    def __init__(self) -> None:
+        super().__init__("There is no quiz round running here.")
+
+
+class NothingToReviewError(QuizError):
+    """Review missed was pressed on a quiz with no missed questions."""
+
+    def __init__(self) -> None:
+        super().__init__("You got every question right: there is nothing to review.")

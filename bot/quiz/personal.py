@@ -1,0 +1,71 @@
+"""The state of one person's quiz run: which question is up, hints taken, answers given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.lessons.model import Lesson, QuizQuestion
+from bot.quiz.results import AnswerResult, QuizSummary
+from bot.store.records import RunKind
+
+
+@dataclass(eq=False, slots=True)
+class PersonalQuiz:
+    """One user's run through a lesson's quiz (or through the questions they missed).
+
+    Front ends read it to render the current question; only ``QuizService``
+    changes it. ``questions`` are indexes into ``lesson.quiz``; ``position`` is
+    the place of the current question in ``questions``.
+    """
+
+    run_id: int
+    kind: RunKind
+    guild_id: int
+    owner_id: int
+    owner_name: str
+    lesson: Lesson
+    questions: tuple[int, ...]
+    practice: bool
+    shown_at: float
+    position: int = 0
+    hinted: set[int] = field(default_factory=set)
+    results: list[AnswerResult] = field(default_factory=list)
+    busy: bool = False
+    summary: QuizSummary | None = None
+    last_used: float = 0.0
+
+    @property
+    def total(self) -> int:
+        """Return how many questions the run asks."""
+        return len(self.questions)
+
+    @property
+    def number(self) -> int:
+        """Return the current question's 1-based number in this run."""
+        return self.position + 1
+
+    @property
+    def finished(self) -> bool:
+        """Return whether every question has been answered."""
+        return self.position >= len(self.questions)
+
+    @property
+    def question_index(self) -> int | None:
+        """Return the current question's index in the lesson's quiz, or None when finished."""
+        return None if self.finished else self.questions[self.position]
+
+    @property
+    def question(self) -> QuizQuestion | None:
+        """Return the current question, or None when finished."""
+        index = self.question_index
+        return None if index is None else self.lesson.quiz[index]
+
+    @property
+    def hint_used(self) -> bool:
+        """Return whether the hint of the current question was shown."""
+        return self.position in self.hinted
+
+    @property
+    def score(self) -> int:
+        """Return the points scored so far."""
+        return sum(r.points for r in self.results)

@@ -1,0 +1,572 @@
+"""The quiz service: personal quizzes, timed channel rounds, leaderboards and stats.
+
+Front ends (the Discord cogs, the console) call these methods and render the
+plain results; nothing here knows about Discord. Every answer is committed by
+the store before a result says ``recorded=True``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Literal
+
+from bot.errors import OptionError
+from bot.lessons.model import Lesson
+from bot.quiz.calendar import day_number, week_number
+from bot.quiz.errors import (
+    AlreadyAnsweredError,
+    InvalidChoiceError,
+    NoRoundRunningError,
+    NothingToReviewError,
+    NotYourQuizError,
+    QuestionClosedError,
+    QuizFinishedError,
+    QuizNotFinishedError,
+    QuizNotFoundError,
+    RoundAlreadyRunningError,
+)
+from bot.quiz.personal import PersonalQuiz
+from bot.quiz.results import (
+    AnswerResult,
+    OpenQuestion,
+    QuestionResult,
+    QuizSummary,
+    RoundAnswerReceipt,
+    RoundStandings,
+)
+from bot.quiz.rounds import ChannelRound, RoundAnswer, rank_players
+from bot.quiz.scoring import CORRECT_POINTS, points_for
+from bot.store.interface import QuizStore
+from bot.store.records import (
+    ALL_LESSONS,
+    ALL_TIME,
+    NO_GUILD,
+    AnswerRecord,
+    ConflictError,
+    LeaderboardEntry,
+    PlayerTotals,
+    QuestionStats,
+    RunFinish,
+    RunKind,
+    RunStart,
+    UserStats,
+)
+
+Period = Literal["week", "all"]
+PERIODS: tuple[str, ...] = ("week", "all")
+
+ROUND_SECONDS_MIN = 10
+ROUND_SECONDS_MAX = 120
+
+SESSION_IDLE_SECONDS = 2 * 60 * 60
+"""Personal quizzes idle this long are forgotten (their buttons say the quiz is gone)."""
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _guild(guild_id: int | None) -> int:
+    return NO_GUILD if guild_id is None else guild_id
+
+
+class QuizService:
+    """Run quizzes and rounds over a ``QuizStore``; the clocks are injectable for tests."""
+
+    def __init__(
+        self,
+        store: QuizStore,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_ms: Callable[[], int] = _wall_ms,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._wall_ms = wall_ms
+        self._personal: dict[int, PersonalQuiz] = {}
+        self._rounds: dict[int, ChannelRound] = {}
+        self._channels: dict[int, int | None] = {}
+
+    # --- personal quizzes -----------------------------------------------------------
+
+    async def start_personal(
+        self, guild_id: int | None, user_id: int, user_name: str, lesson: Lesson
+    ) -> PersonalQuiz:
+        """Start a personal quiz; it is practice if the user already has a counted run."""
+        guild = _guild(guild_id)
+        practice = await self._store.has_completed(guild, user_id, lesson.id)
+        return await self._start(
+            "personal", guild, user_id, user_name, lesson, tuple(range(len(lesson.quiz))), practice
+        )
+
+    async def _start(
+        self,
+        kind: RunKind,
+        guild: int,
+        user_id: int,
+        user_name: str,
+        lesson: Lesson,
+        questions: tuple[int, ...],
+        practice: bool,
+    ) -> PersonalQuiz:
+        self._forget_idle()
+        run_id = await self._store.start_run(
+            RunStart(kind, guild, user_id, user_name, lesson.id, questions, self._wall_ms())
+        )
+        now = self._clock()
+        quiz = PersonalQuiz(
+            run_id=run_id,
+            kind=kind,
+            guild_id=guild,
+            owner_id=user_id,
+            owner_name=user_name,
+            lesson=lesson,
+            questions=questions,
+            practice=practice,
+            shown_at=now,
+            last_used=now,
+        )
+        self._personal[run_id] = quiz
+        return quiz
+
+    def _forget_idle(self) -> None:
+        cutoff = self._clock() - SESSION_IDLE_SECONDS
+        for run_id in [r for r, q in self._personal.items() if q.last_used < cutoff]:
+            del self._personal[run_id]
+
+    def personal(self, run_id: int, user_id: int) -> PersonalQuiz:
+        """Return the user's quiz ``run_id``; raise if it is gone or belongs to someone else."""
+        quiz = self._personal.get(run_id)
+        if quiz is None:
+            raise QuizNotFoundError()
+        if quiz.owner_id != user_id:
+            raise NotYourQuizError()
+        quiz.last_used = self._clock()
+        return quiz
+
+    def use_hint(self, run_id: int, user_id: int, position: int | None = None) -> str:
+        """Show the current question's hint; a correct answer after it scores half."""
+        quiz = self.personal(run_id, user_id)
+        question = quiz.question
+        if question is None:
+            raise QuizFinishedError()
+        if position is not None and position != quiz.position:
+            raise AlreadyAnsweredError()
+        if not question.hint:
+            return "There is no hint for this question."
+        quiz.hinted.add(quiz.position)
+        return question.hint
+
+    async def answer(
+        self, run_id: int, user_id: int, letter: str, position: int | None = None
+    ) -> AnswerResult:
+        """Answer the current question of a personal quiz; return once it is committed.
+
+        ``position`` (from the button pressed) guards against stale buttons: an
+        answer to a question already answered raises ``AlreadyAnsweredError``.
+        """
+        quiz = self.personal(run_id, user_id)
+        question = quiz.question
+        index = quiz.question_index
+        if question is None or index is None:
+            raise QuizFinishedError()
+        if quiz.busy or (position is not None and position != quiz.position):
+            raise AlreadyAnsweredError()
+        letters = tuple(c.letter for c in question.choices)
+        if letter not in letters:
+            raise InvalidChoiceError(letter, letters)
+        correct = letter == question.answer
+        hint_used = quiz.hint_used
+        points = points_for(correct, hint_used=hint_used)
+        now_ms = self._wall_ms()
+        answer_ms = max(0, int((self._clock() - quiz.shown_at) * 1000))
+        quiz.busy = True
+        try:
+            answer_id = await self._store.record_answer(
+                AnswerRecord(
+                    run_id,
+                    quiz.guild_id,
+                    quiz.lesson.id,
+                    user_id,
+                    quiz.owner_name,
+                    index,
+                    letter,
+                    correct,
+                    hint_used,
+                    answer_ms,
+                    points,
+                    now_ms,
+                )
+            )
+        except ConflictError:
+            raise AlreadyAnsweredError() from None
+        finally:
+            quiz.busy = False
+        position_answered = quiz.position
+        quiz.position += 1
+        quiz.shown_at = self._clock()
+        result = AnswerResult(
+            run_id=run_id,
+            answer_id=answer_id,
+            position=position_answered,
+            question_index=index,
+            choice=letter,
+            correct=correct,
+            correct_choice=question.correct,
+            explanation=question.explanation,
+            steps=question.steps,
+            hint_used=hint_used,
+            points=points,
+            recorded=True,
+            finished=quiz.finished,
+        )
+        quiz.results.append(result)
+        if quiz.finished:
+            summary = await self._finish_personal(quiz, now_ms)
+            result = replace(result, summary=summary)
+            quiz.results[-1] = result
+        return result
+
+    async def _finish_personal(self, quiz: PersonalQuiz, now_ms: int) -> QuizSummary:
+        results = quiz.results
+        counted = await self._store.finish_run(
+            RunFinish(
+                run_id=quiz.run_id,
+                kind=quiz.kind,
+                guild_id=quiz.guild_id,
+                lesson_id=quiz.lesson.id,
+                finished_at=now_ms,
+                day=day_number(now_ms),
+                week=week_number(now_ms),
+                players=(
+                    PlayerTotals(
+                        user_id=quiz.owner_id,
+                        points=sum(r.points for r in results),
+                        answered=len(results),
+                        correct=sum(1 for r in results if r.correct),
+                        questions=tuple((r.question_index, r.correct) for r in results),
+                    ),
+                ),
+            )
+        )
+        quiz.summary = QuizSummary(
+            run_id=quiz.run_id,
+            lesson_id=quiz.lesson.id,
+            lesson_title=quiz.lesson.title,
+            kind=quiz.kind,
+            score=sum(r.points for r in results),
+            max_score=CORRECT_POINTS * len(results),
+            correct=sum(1 for r in results if r.correct),
+            total=len(results),
+            missed=tuple(r.question_index for r in results if not r.correct),
+            counts_for_leaderboard=counted,
+        )
+        return quiz.summary
+
+    async def retry(self, run_id: int, user_id: int) -> PersonalQuiz:
+        """Start the same lesson again for the owner of ``run_id``."""
+        quiz = self.personal(run_id, user_id)
+        return await self.start_personal(quiz.guild_id, user_id, quiz.owner_name, quiz.lesson)
+
+    async def review_missed(self, run_id: int, user_id: int) -> PersonalQuiz:
+        """Start a practice run of only the questions missed in the finished run ``run_id``."""
+        quiz = self.personal(run_id, user_id)
+        if quiz.summary is None:
+            raise QuizNotFinishedError()
+        if not quiz.summary.missed:
+            raise NothingToReviewError()
+        return await self._start(
+            "review",
+            quiz.guild_id,
+            user_id,
+            quiz.owner_name,
+            quiz.lesson,
+            quiz.summary.missed,
+            practice=True,
+        )
+
+    # --- timed channel rounds -------------------------------------------------------
+
+    async def start_round(
+        self,
+        guild_id: int,
+        channel_id: int,
+        owner_id: int,
+        owner_name: str,
+        lesson: Lesson,
+        seconds: int,
+    ) -> ChannelRound:
+        """Start a timed round in a channel; one round per channel at a time."""
+        if not ROUND_SECONDS_MIN <= seconds <= ROUND_SECONDS_MAX:
+            raise OptionError(
+                f"seconds must be between {ROUND_SECONDS_MIN} and {ROUND_SECONDS_MAX}."
+            )
+        if channel_id in self._channels:
+            raise RoundAlreadyRunningError()
+        self._channels[channel_id] = None  # reserved before the first await
+        questions = tuple(range(len(lesson.quiz)))
+        try:
+            run_id = await self._store.start_run(
+                RunStart(
+                    "round",
+                    guild_id,
+                    owner_id,
+                    owner_name,
+                    lesson.id,
+                    questions,
+                    self._wall_ms(),
+                    channel_id=channel_id,
+                    seconds=seconds,
+                )
+            )
+        except ConflictError:
+            del self._channels[channel_id]
+            raise RoundAlreadyRunningError() from None
+        except BaseException:
+            del self._channels[channel_id]
+            raise
+        game = ChannelRound(run_id, guild_id, channel_id, owner_id, lesson, questions, seconds)
+        self._rounds[run_id] = game
+        self._channels[channel_id] = run_id
+        return game
+
+    def round_in(self, channel_id: int) -> ChannelRound | None:
+        """Return the round running in ``channel_id``, if any."""
+        run_id = self._channels.get(channel_id)
+        return None if run_id is None else self._rounds.get(run_id)
+
+    def _round(self, run_id: int) -> ChannelRound:
+        game = self._rounds.get(run_id)
+        if game is None or game.finished:
+            raise NoRoundRunningError()
+        return game
+
+    async def set_round_message(self, run_id: int, message_id: int) -> None:
+        """Remember the message showing the round, so a restart can close it there."""
+        game = self._round(run_id)
+        game.message_id = message_id
+        current = game.position if game.position >= 0 else None
+        await self._store.set_round_state(run_id, message_id=message_id, current_question=current)
+
+    async def open_question(self, run_id: int) -> OpenQuestion:
+        """Open the round's next question; its window starts now."""
+        game = self._round(run_id)
+        if game.is_open:
+            raise OptionError("Close the open question before opening the next one.")
+        if not game.has_next:
+            raise OptionError("The round has no questions left.")
+        await self._store.set_round_state(
+            run_id, message_id=game.message_id, current_question=game.position + 1
+        )
+        game.position += 1
+        game.answers = {}
+        game.opened_at = self._clock()
+        game.is_open = True
+        index = game.questions[game.position]
+        return OpenQuestion(
+            run_id=run_id,
+            position=game.position,
+            number=game.position + 1,
+            total=game.total,
+            question_index=index,
+            seconds=game.seconds,
+            closes_at=game.opened_at + game.seconds,
+        )
+
+    async def answer_round(
+        self,
+        run_id: int,
+        user_id: int,
+        user_name: str,
+        letter: str,
+        position: int | None = None,
+    ) -> RoundAnswerReceipt:
+        """Answer the open round question once; return after the answer is committed."""
+        game = self._round(run_id)
+        question, elapsed = game.accept(user_id, user_name, position, letter, self._clock())
+        index = game.questions[game.position]
+        correct = letter == question.answer
+        points = points_for(correct, elapsed=elapsed, window=game.seconds)
+        answer_ms = int(elapsed * 1000)
+        entry = RoundAnswer(user_id, user_name, letter, correct, points, answer_ms)
+        game.answers[user_id] = entry  # reserved before the first await
+        write = asyncio.ensure_future(
+            self._store.record_answer(
+                AnswerRecord(
+                    run_id,
+                    game.guild_id,
+                    game.lesson.id,
+                    user_id,
+                    user_name,
+                    index,
+                    letter,
+                    correct,
+                    False,
+                    answer_ms,
+                    points,
+                    self._wall_ms(),
+                )
+            )
+        )
+        entry.write = write
+        try:
+            answer_id = await asyncio.shield(write)
+        except ConflictError:
+            raise AlreadyAnsweredError() from None
+        except Exception:
+            if write.done() and game.answers.get(user_id) is entry and game.is_open:
+                del game.answers[user_id]  # not recorded: let them try again
+            raise
+        return RoundAnswerReceipt(run_id, answer_id, game.position, letter, recorded=True)
+
+    async def close_question(self, run_id: int) -> QuestionResult:
+        """Close the open question, then count every answer accepted before the close.
+
+        The close happens before anything is awaited, so an answer arriving at
+        the same moment is either in (and counted once) or refused; answers still
+        being committed are waited for, and one whose commit failed is left out.
+        """
+        game = self._round(run_id)
+        if not game.is_open:
+            raise QuestionClosedError()
+        accepted = game.close()
+        writes = [a.write for a in accepted if a.write is not None]
+        if writes:
+            await asyncio.wait(writes)
+        return game.tally(accepted)
+
+    async def finish_round(self, run_id: int) -> RoundStandings:
+        """End the round (closing an open question first) and record everyone's points."""
+        game = self._round(run_id)
+        if game.is_open:
+            await self.close_question(run_id)
+        if game.finished:
+            raise NoRoundRunningError()
+        game.finished = True
+        try:
+            now_ms = self._wall_ms()
+            await self._store.finish_run(
+                RunFinish(
+                    run_id=run_id,
+                    kind="round",
+                    guild_id=game.guild_id,
+                    lesson_id=game.lesson.id,
+                    finished_at=now_ms,
+                    day=day_number(now_ms),
+                    week=week_number(now_ms),
+                    players=game.totals(),
+                )
+            )
+        finally:
+            self._rounds.pop(run_id, None)
+            if self._channels.get(game.channel_id) == run_id:
+                del self._channels[game.channel_id]
+        return RoundStandings(
+            run_id=run_id,
+            guild_id=game.guild_id,
+            channel_id=game.channel_id,
+            lesson_id=game.lesson.id,
+            standings=rank_players(
+                [
+                    (p.user_id, p.name, p.points, p.correct, p.answered)
+                    for p in game.players.values()
+                ]
+            ),
+            message_id=game.message_id,
+        )
+
+    async def recover_unfinished_rounds(self) -> list[RoundStandings]:
+        """Close every round left open by a crash or restart; return what to post for each.
+
+        Answers committed before the restart count; the question that was open
+        when the process died is closed with the answers it had.
+        """
+        recovered: list[RoundStandings] = []
+        for left in await self._store.unfinished_rounds():
+            if left.run_id in self._rounds:
+                continue  # running in this process, not left over
+            now_ms = self._wall_ms()
+            await self._store.finish_run(
+                RunFinish(
+                    run_id=left.run_id,
+                    kind="round",
+                    guild_id=left.guild_id,
+                    lesson_id=left.lesson_id,
+                    finished_at=now_ms,
+                    day=day_number(now_ms),
+                    week=week_number(now_ms),
+                    players=left.players,
+                )
+            )
+            recovered.append(
+                RoundStandings(
+                    run_id=left.run_id,
+                    guild_id=left.guild_id,
+                    channel_id=left.channel_id,
+                    lesson_id=left.lesson_id,
+                    standings=rank_players(
+                        [
+                            (
+                                p.user_id,
+                                left.names.get(p.user_id, str(p.user_id)),
+                                p.points,
+                                p.correct,
+                                p.answered,
+                            )
+                            for p in left.players
+                        ]
+                    ),
+                    message_id=left.message_id,
+                )
+            )
+        return recovered
+
+    # --- leaderboards, stats, admin -------------------------------------------------
+
+    def _board(self, lesson_id: str | None, period: str) -> tuple[str, int]:
+        if period not in PERIODS:
+            raise OptionError("period must be `week` or `all`.")
+        week = week_number(self._wall_ms()) if period == "week" else ALL_TIME
+        return (lesson_id or ALL_LESSONS), week
+
+    async def leaderboard(
+        self,
+        guild_id: int | None,
+        lesson_id: str | None = None,
+        period: Period | str = "all",
+        limit: int = 10,
+    ) -> list[LeaderboardEntry]:
+        """Return the top ``limit`` of a guild's board (one lesson or all; week or all time)."""
+        lesson, week = self._board(lesson_id, period)
+        return await self._store.leaderboard(_guild(guild_id), lesson, week, max(1, limit))
+
+    async def rank_of(
+        self,
+        guild_id: int | None,
+        user_id: int,
+        lesson_id: str | None = None,
+        period: Period | str = "all",
+    ) -> LeaderboardEntry | None:
+        """Return the user's own entry on the board, even outside the top ten."""
+        lesson, week = self._board(lesson_id, period)
+        return await self._store.rank_of(_guild(guild_id), user_id, lesson, week)
+
+    async def stats(self, guild_id: int | None, user_id: int) -> UserStats:
+        """Return a user's progress: lessons done, accuracy, streaks, hardest questions."""
+        today = day_number(self._wall_ms())
+        return await self._store.user_stats(_guild(guild_id), user_id, today)
+
+    async def reset_scores(self, guild_id: int) -> None:
+        """Clear the guild's leaderboards; every lesson's next completed run counts again."""
+        await self._store.reset_scores(guild_id)
+
+    async def export_answers_csv(self, guild_id: int) -> str:
+        """Return every answer given in the guild as CSV text."""
+        return await self._store.export_answers_csv(guild_id)
+
+    async def question_stats(self, guild_id: int, lesson_id: str) -> list[QuestionStats]:
+        """Return how often each option of each question of the lesson was chosen."""
+        return await self._store.question_stats(guild_id, lesson_id)
