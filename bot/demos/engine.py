@@ -147,6 +147,10 @@ class DemoHandle:
         """Return True once the run has ended (completed, cancelled or timed out)."""
         return self._task.done()
 
+    def add_done_callback(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` once the run has ended (soon, if it already has)."""
+        self._task.add_done_callback(lambda _task: callback())
+
     def progress(self) -> tuple[TaskProgress, ...]:
         """Return every task's live state, for a progress display."""
         return self._tracer.progress()

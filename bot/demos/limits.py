@@ -1,0 +1,144 @@
+"""Keep demos from flooding a channel or outliving the bot.
+
+``DemoGuard`` admits a demo only if the user is past their cooldown and the
+guild is under its cap on concurrent demos, starts it, and keeps a registry of
+every running demo so shutdown can cancel them all (``cancel_all``); each
+cancelled run's report then says it was cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.demos.engine import DemoHandle, Observer, start_demo
+from bot.demos.model import DemoOptions, DemoRun
+from bot.errors import UserError
+
+SHUTDOWN_NOTE = "the bot is shutting down"
+
+
+def _wait_words(seconds: float) -> str:
+    whole = max(1, math.ceil(seconds))
+    return f"{whole} second{'s' if whole != 1 else ''}"
+
+
+class DemoCooldownError(UserError):
+    """The user started a demo too recently, or still has one running."""
+
+    def __init__(self, retry_after: float, *, running: bool = False) -> None:
+        self.retry_after = retry_after
+        if running:
+            message = (
+                "Your previous demo is still running; wait for it to finish "
+                f"(about {_wait_words(retry_after)})."
+            )
+        else:
+            message = f"You just ran a demo; try again in {_wait_words(retry_after)}."
+        super().__init__(message)
+
+
+class DemoCapacityError(UserError):
+    """The guild already runs as many demos at once as it may."""
+
+    def __init__(self, limit: int, retry_after: float) -> None:
+        self.limit = limit
+        self.retry_after = retry_after
+        super().__init__(
+            f"This server already has {limit} demo{'s' if limit != 1 else ''} running; "
+            f"try again in about {_wait_words(retry_after)}."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunningDemo:
+    """A registry entry: who started which demo, and when it should end."""
+
+    id: int
+    user_id: int
+    guild_id: int | None
+    handle: DemoHandle
+    expected_end: float
+
+
+class DemoGuard:
+    """Admit, start and track demos under a per-user cooldown and a per-guild cap."""
+
+    def __init__(
+        self,
+        *,
+        cooldown: float = 10.0,
+        max_per_guild: int = 3,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cooldown = cooldown
+        self.max_per_guild = max_per_guild
+        self._clock = clock
+        self._last_start: dict[int, float] = {}
+        self._running: dict[int, RunningDemo] = {}
+        self._ids = itertools.count(1)
+        self._closed = False
+
+    @property
+    def running(self) -> tuple[RunningDemo, ...]:
+        """Return the demos running now."""
+        return tuple(self._running.values())
+
+    def check(self, user_id: int, guild_id: int | None) -> None:
+        """Raise DemoCooldownError or DemoCapacityError if a new demo may not start now."""
+        if self._closed:
+            raise UserError("The bot is shutting down; demos are paused.")
+        now = self._clock()
+        mine = [d for d in self._running.values() if d.user_id == user_id]
+        if mine:
+            raise DemoCooldownError(max(d.expected_end for d in mine) - now, running=True)
+        last = self._last_start.get(user_id)
+        if last is not None and now - last < self.cooldown:
+            raise DemoCooldownError(self.cooldown - (now - last))
+        if guild_id is not None:
+            here = [d for d in self._running.values() if d.guild_id == guild_id]
+            if len(here) >= self.max_per_guild:
+                soonest = min(d.expected_end for d in here)
+                raise DemoCapacityError(self.max_per_guild, soonest - now)
+
+    def start(
+        self,
+        options: DemoOptions,
+        *,
+        user_id: int,
+        guild_id: int | None,
+        observer: Observer | None = None,
+    ) -> DemoHandle:
+        """Check the limits, then start the demo in the running loop and register it."""
+        self.check(user_id, guild_id)
+        now = self._clock()
+        handle = start_demo(options, observer)
+        budget = sum(options.durations) * (2 if options.mode == "compare" else 1)
+        entry = RunningDemo(
+            id=next(self._ids),
+            user_id=user_id,
+            guild_id=guild_id,
+            handle=handle,
+            expected_end=now + min(budget, options.timeout),
+        )
+        self._running[entry.id] = entry
+        self._last_start[user_id] = now
+        handle.add_done_callback(lambda: self._running.pop(entry.id, None))
+        return handle
+
+    async def cancel_all(self, note: str = SHUTDOWN_NOTE) -> list[DemoRun]:
+        """Refuse new demos, cancel every running one and return their (cancelled) runs."""
+        self._closed = True
+        entries = list(self._running.values())
+        for entry in entries:
+            entry.handle.cancel(note)
+        runs = await asyncio.gather(*(e.handle.wait() for e in entries))
+        return list(runs)
+
+    def reopen(self) -> None:
+        """Accept demos again after ``cancel_all`` (used by tests and reloads)."""
+        self._closed = False

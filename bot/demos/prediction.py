@@ -1,0 +1,148 @@
+"""Predict first: ask what a run will do, then judge the guess against the real run.
+
+Two kinds of question: which task finishes first (the surprise in
+``sequential`` is that task1 always does, however long it is), and, for
+``compare``, how long the whole run takes. Guesses are strings so a button's
+value or a terminal argument can be passed straight in: a task name
+(``task2``) or a number of seconds (``2.5``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.demos.model import DemoOptions, DemoRun
+from bot.demos.scenarios import semaphore_ideal
+from bot.errors import OptionError
+
+QuestionKind = Literal["first", "total"]
+TIE_WINDOW = 0.005
+TOTAL_TOLERANCE = 0.15
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionQuestion:
+    """A question to ask before the run, with its choices as (value, label)."""
+
+    kind: QuestionKind
+    prompt: str
+    choices: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionVerdict:
+    """Whether a guess matched the real run, with the real answer spelled out."""
+
+    correct: bool
+    guess: str
+    actual: str
+    message: str
+
+
+def _ideal_total(options: DemoOptions) -> float:
+    durations = options.durations
+    if options.mode == "sequential":
+        return sum(durations)
+    if options.mode == "compare":
+        return sum(durations) + max(durations)
+    if options.mode == "semaphore":
+        return semaphore_ideal(durations, options.limit or 1)
+    if options.mode == "fire_and_forget":
+        return durations[-1]
+    if options.mode == "fail_fast":
+        return durations[0]
+    return max(durations)
+
+
+def ask_prediction(options: DemoOptions) -> PredictionQuestion:
+    """Return the question to ask before running ``options``."""
+    if options.mode == "compare":
+        durations = options.durations
+        candidates = sorted(
+            {
+                round(max(durations), 2),
+                round(sum(durations), 2),
+                round(sum(durations) + max(durations), 2),
+                round(2 * sum(durations), 2),
+            }
+        )
+        return PredictionQuestion(
+            kind="total",
+            prompt="Sequential, then parallel: how long will the whole run take?",
+            choices=tuple((f"{c:g}", f"about {c:g} s") for c in candidates),
+        )
+    return PredictionQuestion(
+        kind="first",
+        prompt=f"In `{options.mode}`, which task finishes (or fails) first?",
+        choices=tuple((name, name) for name in options.task_names),
+    )
+
+
+def _first_to_end(run: DemoRun) -> tuple[str, list[str]]:
+    ends = sorted(
+        (span.ended, span.name)
+        for span in run.spans
+        if span.ended is not None and span.state in ("finished", "failed")
+    )
+    if not ends:
+        return "", []
+    first_at = ends[0][0]
+    tied = [name for at, name in ends if at - first_at <= TIE_WINDOW]
+    return ends[0][1], tied
+
+
+def parse_guess(options: DemoOptions, guess: str) -> str | float:
+    """Return ``guess`` as a task name or a number of seconds; raise OptionError otherwise."""
+    text = guess.strip().lower()
+    if text in options.task_names:
+        return text
+    try:
+        seconds = float(text.removesuffix("s").strip())
+    except ValueError:
+        seconds = float("nan")
+    if seconds == seconds and 0 < seconds < 1000:
+        return seconds
+    raise OptionError(
+        f"Predict a task name ({', '.join(options.task_names)}) or a number of seconds, like 2.5."
+    )
+
+
+def judge_prediction(run: DemoRun, guess: str) -> PredictionVerdict:
+    """Compare ``guess`` (a task name or seconds) with what really happened."""
+    parsed = parse_guess(run.options, guess)
+    if isinstance(parsed, float):
+        seconds = parsed
+        measured = run.total
+        correct = abs(seconds - measured) <= max(TOTAL_TOLERANCE * measured, 0.1)
+        verdict = "Right" if correct else "Not quite"
+        return PredictionVerdict(
+            correct=correct,
+            guess=f"{seconds:g} s",
+            actual=f"{measured:.2f} s",
+            message=f"{verdict}: you guessed {seconds:g} s; it took {measured:.2f} s.",
+        )
+    text = parsed
+    first, tied = _first_to_end(run)
+    if not first:
+        return PredictionVerdict(
+            correct=False,
+            guess=text,
+            actual="no task finished",
+            message="The run ended before any task finished, so there is no answer.",
+        )
+    correct = text in tied
+    actual = " and ".join(tied) if len(tied) > 1 else first
+    verdict = "Right" if correct else "Not quite"
+    tie = " (a tie)" if len(tied) > 1 else ""
+    return PredictionVerdict(
+        correct=correct,
+        guess=text,
+        actual=actual,
+        message=f"{verdict}: you said {text}; {actual} finished first{tie}.",
+    )
+
+
+def expected_total(options: DemoOptions) -> float:
+    """Return the ideal wall time of the run, in seconds (for a 'how long' hint)."""
+    return _ideal_total(options)

@@ -1,0 +1,81 @@
+"""The terminal front end of a demo: live event lines, then the report (or JSON).
+
+``studybot demo MODE`` calls ``run_terminal_demo``; it runs the same engine in
+the CLI's own event loop, so the timings printed are as real as the bot's.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from bot.demos.engine import run_demo, validate_options
+from bot.demos.model import DemoEvent
+from bot.demos.prediction import ask_prediction, judge_prediction, parse_guess
+from bot.demos.report import render_event, render_report, run_as_dict
+from bot.errors import UserError
+
+EXIT_OK = 0
+EXIT_NOT_COMPLETED = 1
+EXIT_USAGE = 2
+
+
+async def run_terminal_demo(
+    mode: str,
+    durations: Sequence[float] | None,
+    *,
+    as_json: bool,
+    out: TextIO,
+    predict: str | None = None,
+) -> int:
+    """Run one demo, printing live progress and the report to ``out``; return an exit code.
+
+    With ``as_json`` only one JSON document is printed (events, tasks, timings,
+    and the prediction's verdict if one was given). A bad option prints a
+    friendly message to stderr and returns 2; a cancelled or timed-out run
+    returns 1.
+    """
+    try:
+        options = validate_options(mode, durations)
+        if predict is not None:
+            parse_guess(options, predict)
+    except UserError as exc:
+        print(f"studybot demo: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    def show(event: DemoEvent) -> None:
+        if event.kind != "created":
+            out.write(render_event(event) + "\n")
+            out.flush()
+
+    if not as_json:
+        durations_text = ", ".join(
+            f"{n}={d:g}s" for n, d in zip(options.task_names, options.durations, strict=True)
+        )
+        out.write(f"Demo {options.mode} ({durations_text})\n")
+        if predict is not None:
+            question = ask_prediction(options)
+            out.write(f"{question.prompt} You predicted: {predict}\n")
+        out.write("\n")
+        out.flush()
+    run = await run_demo(options, None if as_json else show)
+    verdict = judge_prediction(run, predict) if predict is not None else None
+    if as_json:
+        data = run_as_dict(run)
+        if verdict is not None:
+            data["prediction"] = {
+                "guess": verdict.guess,
+                "actual": verdict.actual,
+                "correct": verdict.correct,
+            }
+        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        text = render_report(run).replace("**", "")
+        lines = [line for line in text.splitlines() if line != "```"]
+        out.write("\n" + "\n".join(lines) + "\n")
+        if verdict is not None:
+            out.write("\n" + verdict.message + "\n")
+    out.flush()
+    return EXIT_OK if run.completed else EXIT_NOT_COMPLETED
