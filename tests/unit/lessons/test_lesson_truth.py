@@ -239,3 +239,194 @@ def test_gather_vs_taskgroup_lesson_matches_a_real_run() -> None:
             3: seconds(longer.states[-1].time),
         },
     )
+
+
+# -- python-gather-failures ----------------------------------------------------
+
+
+def caller_outcome(state: State) -> str:
+    """Summarise what the scenario's caller had got by the end of ``state``."""
+    if not state.said:
+        return "waiting"
+    last = state.said[-1]
+    if last.startswith("gather raised ValueError"):
+        return "caught ValueError"
+    if last.startswith("gather returned"):
+        return "got 3 outcomes"
+    if last.startswith("TaskGroup raised ValueError"):
+        return "caught ExceptionGroup"
+    return f"(unexpected output {last!r})"
+
+
+def test_gather_failures_lesson_matches_a_real_run() -> None:
+    """The gather-failures lesson's table, tracker and quiz match its code's real run."""
+    lesson = load_lesson_file(LESSONS / "python-gather-failures.yaml")
+    source = lesson.code[0].source
+    tasks = lesson.table.tasks
+
+    def run(function: str) -> Recorder:
+        return run_python(source, function, tasks, lambda ns, r: instrument_task(ns, r, "job"))
+
+    plain, settled, group = run("plain_gather"), run("settled_gather"), run("task_group")
+    truth = Truth(
+        lesson,
+        [
+            Scenario(range(1, 5), plain),
+            Scenario(range(5, 8), settled),
+            Scenario(range(8, 11), group),
+        ],
+    )
+    check_table_and_tracker(
+        truth,
+        lambda state: {
+            "running": count(state, "Running"),
+            "elapsed": seconds(state.time),
+            "caller": caller_outcome(state),
+        },
+    )
+    [(raised_at, raised)] = plain.said
+    assert raised == "gather raised ValueError('task2 failed')"
+    [(_, printed)] = settled.said
+    cancelled = [
+        s for s in lesson.table.steps if truth.at_step[s].statuses["Task 3"] == "Cancelled"
+    ]
+    check_quiz(
+        truth,
+        {
+            0: "It keeps running and finishes at 3 s"
+            if plain.states[-1].statuses["Task 3"] == "Done" and plain.states[-1].time == 3
+            else "(not what happened)",
+            1: printed,
+            2: f"Step {cancelled[0]}",
+            3: f"At {seconds(raised_at)}",
+        },
+    )
+
+
+# -- python-semaphore-limits ---------------------------------------------------
+
+
+def test_semaphore_lesson_matches_a_real_run() -> None:
+    """The semaphore lesson's table, tracker and quiz match its code's real run."""
+    lesson = load_lesson_file(LESSONS / "python-semaphore-limits.yaml")
+    source = lesson.code[0].source
+    tasks = lesson.table.tasks
+
+    def instrument(namespace: dict[str, Any], recorder: Recorder) -> None:
+        instrument_task(namespace, recorder, "download")
+        instrument_waiting(namespace, recorder, "limited")
+
+    def run(function: str) -> Recorder:
+        return run_python(source, function, tasks, instrument)
+
+    limited, unlimited, pool = run("with_semaphore"), run("without_limit"), run("worker_pool")
+    truth = Truth(lesson, [Scenario(range(1, 7), limited), Scenario(range(7, 9), unlimited)])
+    check_table_and_tracker(
+        truth,
+        lambda state: {
+            "running": count(state, "Running"),
+            "waiting": count(state, "Waiting"),
+            "elapsed": seconds(state.time),
+        },
+    )
+    assert limited.result == ["task1", "task2", "task3", "task4"]
+    most_at_once = max(int(count(s, "Running")) for s in limited.states)
+    pool_most = max(int(count(s, "Running")) for s in pool.states)
+    assert pool_most == most_at_once == 2
+    assert pool.states[-1].time == limited.states[-1].time == unlimited.states[-1].time == 4
+    check_quiz(
+        truth,
+        {
+            0: str(most_at_once),
+            1: f"Step {truth.first_step(range(1, 7), 'Task 4', 'Running')}",
+            2: seconds(limited.states[-1].time),
+            3: ", ".join(pool.result),
+        },
+    )
+
+
+# -- node-sequential-vs-parallel (the seed) ------------------------------------
+
+NODE_DRIVER = """
+const events = [];
+function instrumented(name, ms) {
+  return async function () {
+    events.push([name, "Started"]);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    events.push([name, "Finished"]);
+  };
+}
+const task1 = instrumented("Task 1", 5);
+const task2 = instrumented("Task 2", 15);
+%(source)s
+(async () => {
+  const runs = {};
+  for (const [label, scenario] of [["sequential", sequential], ["parallel", parallel]]) {
+    events.length = 0;
+    await scenario();
+    await new Promise((resolve) => setTimeout(resolve, 40));  // let stray tasks finish
+    runs[label] = events.slice();
+  }
+  console.log(JSON.stringify(runs));
+})();
+"""
+
+
+def replay(tasks: Sequence[str], events: list[list[str]]) -> Recorder:
+    """Build the states of a Node run from its (task, status) events, in order."""
+    recorder = Recorder(tasks)
+    for name, status in events:
+        recorder.statuses[name] = status
+        recorder.states.append(State(0.0, dict(recorder.statuses)))
+    return recorder
+
+
+def run_node(source: str, tasks: Sequence[str], node: str) -> dict[str, Recorder]:
+    """Run the lesson's JavaScript with instrumented task1/task2 under node."""
+    completed = subprocess.run(
+        [node, "-e", NODE_DRIVER % {"source": source}],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    runs = json.loads(completed.stdout)
+    return {label: replay(tasks, events) for label, events in runs.items()}
+
+
+def test_seed_lesson_matches_a_real_node_run() -> None:
+    """The seed's table, tracker and quiz answers match its JavaScript run under node."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    lesson = load_lesson_file(LESSONS / "node-sequential-vs-parallel.yaml")
+    source = lesson.code[0].source
+    tasks = lesson.table.tasks
+    runs = run_node(source, tasks, node)
+    truth = Truth(
+        lesson,
+        [Scenario(range(1, 6), runs["sequential"]), Scenario(range(6, 9), runs["parallel"])],
+    )
+    check_table_and_tracker(
+        truth,
+        lambda state: {
+            "task1Status": state.statuses["Task 1"],
+            "task2Status": state.statuses["Task 2"],
+        },
+    )
+    both_started = next(
+        s for s in range(6, 9) if set(truth.at_step[s].statuses.values()) == {"Started"}
+    )
+    assert "await task1();" in source
+    no_await = run_node(source.replace("await task1();", "task1();"), tasks, node)["sequential"]
+    task2_start = next(s for s in no_await.states if s.statuses["Task 2"] == "Started")
+    check_quiz(
+        truth,
+        {
+            0: f"Step {truth.first_step(range(1, 6), 'Task 2', 'Started')}",
+            1: f"Step {both_started}",
+            2: "Task2 starts immediately after task1 starts"
+            if task2_start.statuses["Task 1"] == "Started"
+            else "Task2 waits for task1 to finish",
+        },
+    )

@@ -128,7 +128,7 @@ def test_every_shipped_lesson_validates() -> None:
     """All shipped lessons load together; any failures are reported at once."""
     result = load_lessons([LESSONS])
     assert [str(p) for p in result.problems] == []
-    assert len(result.lessons) >= 1
+    assert len(result.lessons) >= 4
 
 
 def test_empty_file_is_one_line(tmp_path: Path) -> None:
