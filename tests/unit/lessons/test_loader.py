@@ -226,3 +226,16 @@ def test_validate_paths_reports_and_summarises(tmp_path: Path) -> None:
     out = io.StringIO()
     assert validate_paths([tmp_path], out) == 1
     assert "No lesson files found" in out.getvalue()
+
+
+def test_readme_example_is_a_valid_lesson(tmp_path: Path) -> None:
+    """The complete example in content/README.md loads without problems."""
+    readme = (ROOT / "content" / "README.md").read_text()
+    example = (
+        readme.split("## A complete example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    )
+    path = tmp_path / "example.yaml"
+    path.write_text(example)
+    lesson = load_lesson_file(path)
+    assert lesson.id == "python-two-awaits"
+    assert lesson.quiz[0].correct.text == "3 s"
