@@ -1,0 +1,197 @@
+"""Tests of personal quizzes: answers, hints, owners, practice runs, review and retry."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from bot.lessons.model import Lesson
+from bot.quiz.errors import (
+    AlreadyAnsweredError,
+    InvalidChoiceError,
+    NothingToReviewError,
+    NotYourQuizError,
+    QuizFinishedError,
+    QuizNotFinishedError,
+    QuizNotFoundError,
+)
+from bot.quiz.service import QuizService
+from bot.store import Store
+from tests.unit.quiz.conftest import FakeClock
+
+GUILD = 42
+ANN = 1
+BOB = 2
+
+
+async def take(service: QuizService, run_id: int, user: int, letters: str) -> None:
+    """Answer the quiz's questions with ``letters`` in order."""
+    for letter in letters:
+        await service.answer(run_id, user, letter)
+
+
+async def test_answer_reports_correctness_and_is_committed(
+    service: QuizService, store: Store, lesson: Lesson
+) -> None:
+    """An answer result says right or wrong, gives the explanation, and is already on disk."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    result = await service.answer(quiz.run_id, ANN, "B")
+    assert (result.correct, result.correct_choice.letter, result.points) == (False, "A", 0)
+    assert result.explanation == "because 1" and result.steps == (1,)
+    assert result.recorded and not result.finished
+    with sqlite3.connect(store.path) as db:
+        row = db.execute(
+            "SELECT choice, correct, points FROM answers WHERE id = ?", (result.answer_id,)
+        ).fetchone()
+    assert row == ("B", 0, 0)
+    assert quiz.position == 1 and quiz.question_index == 1
+
+
+async def test_hint_halves_the_points(service: QuizService, lesson: Lesson) -> None:
+    """A correct answer after the hint scores 50 and is marked as hinted."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    assert service.use_hint(quiz.run_id, ANN) == "hint 1"
+    result = await service.answer(quiz.run_id, ANN, "A")
+    assert result.correct and result.hint_used and result.points == 50
+    second = await service.answer(quiz.run_id, ANN, "B")
+    assert not second.hint_used and second.points == 100
+
+
+async def test_final_answer_returns_summary_with_missed_questions(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """The last answer carries the score, the maximum and the missed question indexes."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, quiz.run_id, ANN, "AD")
+    last = await service.answer(quiz.run_id, ANN, "C")
+    assert last.finished and last.summary is not None
+    summary = last.summary
+    assert (summary.score, summary.max_score, summary.correct, summary.total) == (200, 300, 2, 3)
+    assert summary.missed == (1,)
+    assert summary.counts_for_leaderboard and summary.practice_note is None
+    with pytest.raises(QuizFinishedError):
+        await service.answer(quiz.run_id, ANN, "A")
+
+
+async def test_first_completed_run_counts_later_runs_are_practice(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """Only the first completed run of a lesson adds to the leaderboard; retries say practice."""
+    first = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    assert not first.practice
+    await take(service, first.run_id, ANN, "ABC")
+    assert first.summary is not None and first.summary.counts_for_leaderboard
+    again = await service.retry(first.run_id, ANN)
+    assert again.practice and again.run_id != first.run_id
+    await take(service, again.run_id, ANN, "ABC")
+    assert again.summary is not None and not again.summary.counts_for_leaderboard
+    assert again.summary.practice_note is not None
+    board = await service.leaderboard(GUILD)
+    assert [(e.user_id, e.points) for e in board] == [(ANN, 300)]
+
+
+async def test_first_to_complete_counts_when_two_runs_overlap(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """Of two runs started before either finished, the one completed first is the one counted."""
+    slow = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    fast = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, fast.run_id, ANN, "AAA")
+    await take(service, slow.run_id, ANN, "ABC")
+    assert fast.summary is not None and fast.summary.counts_for_leaderboard
+    assert slow.summary is not None and not slow.summary.counts_for_leaderboard
+    assert [e.points for e in await service.leaderboard(GUILD)] == [100]
+
+
+async def test_wrong_user_cannot_press_a_personal_quiz(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """Someone else's answer, hint or review on a personal quiz is refused."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    with pytest.raises(NotYourQuizError, match="someone else"):
+        await service.answer(quiz.run_id, BOB, "A")
+    with pytest.raises(NotYourQuizError):
+        service.use_hint(quiz.run_id, BOB)
+    with pytest.raises(NotYourQuizError):
+        await service.retry(quiz.run_id, BOB)
+    assert quiz.position == 0
+
+
+async def test_same_user_answering_twice_concurrently_is_counted_once(
+    service: QuizService, store: Store, lesson: Lesson
+) -> None:
+    """Two simultaneous presses on one question record one answer and refuse the other."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    outcomes = await asyncio.gather(
+        service.answer(quiz.run_id, ANN, "A", position=0),
+        service.answer(quiz.run_id, ANN, "B", position=0),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, AlreadyAnsweredError) for o in outcomes) == 1
+    assert quiz.position == 1
+    with sqlite3.connect(store.path) as db:
+        count = db.execute("SELECT count(*) FROM answers WHERE run_id = ?", (quiz.run_id,))
+        assert count.fetchone() == (1,)
+
+
+async def test_stale_button_for_an_answered_question_is_refused(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """Pressing a button of a question already answered is refused, not recorded twice."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await service.answer(quiz.run_id, ANN, "A", position=0)
+    with pytest.raises(AlreadyAnsweredError):
+        await service.answer(quiz.run_id, ANN, "A", position=0)
+    assert quiz.position == 1
+
+
+async def test_unknown_choice_and_unknown_quiz_are_friendly_errors(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """A letter that is not a choice and a quiz id that does not exist raise user errors."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    with pytest.raises(InvalidChoiceError, match="not one of the choices"):
+        await service.answer(quiz.run_id, ANN, "Z")
+    with pytest.raises(QuizNotFoundError):
+        await service.answer(quiz.run_id + 999, ANN, "A")
+
+
+async def test_review_missed_asks_only_missed_questions_as_practice(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """Review runs ask the missed questions only and never touch the leaderboard."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    with pytest.raises(QuizNotFinishedError):
+        await service.review_missed(quiz.run_id, ANN)
+    await take(service, quiz.run_id, ANN, "DBD")
+    review = await service.review_missed(quiz.run_id, ANN)
+    assert review.kind == "review" and review.questions == (0, 2) and review.practice
+    await take(service, review.run_id, ANN, "AC")
+    assert review.summary is not None
+    assert review.summary.score == 200 and not review.summary.counts_for_leaderboard
+    with pytest.raises(NothingToReviewError):
+        await service.review_missed(review.run_id, ANN)
+    assert [e.points for e in await service.leaderboard(GUILD)] == [100]
+
+
+async def test_direct_message_quizzes_use_their_own_board(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """A quiz without a guild scores on the no-guild board, not on any server's."""
+    quiz = await service.start_personal(None, ANN, "Ann", lesson)
+    await take(service, quiz.run_id, ANN, "ABC")
+    assert [e.points for e in await service.leaderboard(None)] == [300]
+    assert await service.leaderboard(GUILD) == []
+
+
+async def test_idle_quizzes_are_forgotten(
+    service: QuizService, clock: FakeClock, lesson: Lesson
+) -> None:
+    """A quiz idle for hours is dropped, and its buttons say it is no longer active."""
+    old = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    clock.advance(3 * 3600)
+    await service.start_personal(GUILD, BOB, "Bob", lesson)
+    with pytest.raises(QuizNotFoundError, match="no longer active"):
+        await service.answer(old.run_id, ANN, "A")
