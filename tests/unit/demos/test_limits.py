@@ -1,0 +1,87 @@
+"""The demo guard: per-user cooldown, per-guild cap, cancel_all on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.demos.engine import validate_options
+from bot.demos.limits import DemoCapacityError, DemoCooldownError, DemoGuard
+from bot.errors import UserError
+
+
+class Clock:
+    """A hand-driven monotonic clock."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+LONG = validate_options("parallel", [5.0, 5.0])
+SHORT = validate_options("parallel", [0.05, 0.05])
+
+
+async def test_cooldown_blocks_a_second_demo_and_says_how_long() -> None:
+    """A user who just ran a demo is told how many seconds to wait."""
+    clock = Clock()
+    guard = DemoGuard(cooldown=10.0, max_per_guild=3, clock=clock)
+    await guard.start(SHORT, user_id=1, guild_id=7).wait()
+    await asyncio.sleep(0)
+    clock.now += 4.0
+    with pytest.raises(DemoCooldownError, match="try again in 6 seconds") as caught:
+        guard.check(1, 7)
+    assert isinstance(caught.value, UserError)
+    clock.now += 6.5
+    guard.check(1, 7)
+    guard.check(2, 7)
+
+
+async def test_a_running_demo_blocks_its_user() -> None:
+    """A user cannot start a second demo while the first still runs."""
+    clock = Clock()
+    guard = DemoGuard(cooldown=0.0, clock=clock)
+    guard.start(LONG, user_id=1, guild_id=7)
+    with pytest.raises(DemoCooldownError, match="still running"):
+        guard.check(1, 7)
+    await guard.cancel_all()
+
+
+async def test_guild_cap_limits_concurrent_demos() -> None:
+    """A guild at its cap refuses another user's demo; another guild is unaffected."""
+    clock = Clock()
+    guard = DemoGuard(cooldown=0.0, max_per_guild=2, clock=clock)
+    guard.start(LONG, user_id=1, guild_id=7)
+    guard.start(LONG, user_id=2, guild_id=7)
+    with pytest.raises(DemoCapacityError, match="already has 2 demos running") as caught:
+        guard.start(LONG, user_id=3, guild_id=7)
+    assert 0 < caught.value.retry_after <= 10.0
+    guard.check(3, 8)
+    assert len(guard.running) == 2
+    await guard.cancel_all()
+
+
+async def test_cancel_all_cancels_every_demo_and_reports_it() -> None:
+    """Shutdown cancels running demos; each run says it was cancelled; new ones are refused."""
+    guard = DemoGuard(cooldown=0.0)
+    handles = [guard.start(LONG, user_id=u, guild_id=7) for u in (1, 2)]
+    await asyncio.sleep(0.02)
+    runs = await guard.cancel_all()
+    assert [r.status for r in runs] == ["cancelled", "cancelled"]
+    assert all(r.note == "the bot is shutting down" for r in runs)
+    assert all(h.done() for h in handles)
+    await asyncio.sleep(0)
+    assert guard.running == ()
+    with pytest.raises(UserError, match="shutting down"):
+        guard.check(3, 7)
+
+
+async def test_finished_demos_leave_the_registry() -> None:
+    """A demo that ends is removed from the running registry."""
+    guard = DemoGuard(cooldown=0.0)
+    await guard.start(SHORT, user_id=1, guild_id=None).wait()
+    await asyncio.sleep(0)
+    assert guard.running == ()

@@ -1,0 +1,165 @@
+"""Reports of real runs: table shape, tracker, timings, Gantt, progress, PNG, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import itertools
+import json
+
+import pytest
+from PIL import Image
+
+from bot.demos.chart import render_gantt_png
+from bot.demos.engine import run_demo, start_demo, validate_options
+from bot.demos.gantt import GANTT_WIDTH, gantt_lines
+from bot.demos.model import MODES, DemoRun
+from bot.demos.report import (
+    FIELD_LIMIT,
+    build_report,
+    execution_table,
+    paginate,
+    render_progress,
+    render_timings,
+    run_as_dict,
+    trace_steps,
+    variable_tracker,
+)
+
+
+@pytest.fixture(scope="module")
+def compare_run() -> DemoRun:
+    """Run one short compare demo for the whole module."""
+    return asyncio.run(run_demo(validate_options("compare", [0.05, 0.1])))
+
+
+def test_sequential_table_matches_the_lessons_shape(compare_run: DemoRun) -> None:
+    """The real sequential table reads like the lesson's: task1 runs, then task2, then done."""
+    steps = [s for s in trace_steps(compare_run) if s.phase == "sequential"]
+    assert [s.action for s in steps] == [
+        "task1 starts",
+        "task1 finishes",
+        "task2 starts",
+        "task2 finishes",
+        "Sequential done",
+    ]
+    assert steps[0].statuses == {"task1": "Started", "task2": "Not started"}
+    assert steps[1].statuses == {"task1": "Finished", "task2": "Not started"}
+    assert steps[2].statuses == {"task1": "Finished", "task2": "Started"}
+    assert all(a.at <= b.at for a, b in itertools.pairwise(steps))
+
+
+def test_parallel_table_starts_both_in_one_step(compare_run: DemoRun) -> None:
+    """The parallel half shows both tasks starting together, like the lesson's step 6."""
+    steps = [s for s in trace_steps(compare_run) if s.phase == "parallel"]
+    assert steps[0].action == "task1 and task2 start together"
+    assert steps[0].statuses == {"task1": "Started", "task2": "Started"}
+    assert steps[-1].action == "Parallel done"
+
+
+def test_lesson_model_table_and_tracker(compare_run: DemoRun) -> None:
+    """The run converts into the lesson model's table and tracker, with times in ms."""
+    table = execution_table(compare_run)
+    assert table.tasks == ("task1", "task2")
+    assert table.rows[0].notes.split(" ms")[0].replace(".", "").isdigit()
+    tracker = variable_tracker(compare_run)
+    assert tracker.checkpoints[0].label == "Start"
+    assert tracker.checkpoints[-1].label == "Final"
+    assert [v.name for v in tracker.variables] == ["task1Status", "task2Status"]
+    assert tracker.variables[1].values[0] == "Not started"
+    assert tracker.variables[1].values[-1] == "Finished"
+
+
+def test_timings_show_ms_overhead_and_speedup(compare_run: DemoRun) -> None:
+    """Timings give measured and ideal in ms, overhead, and the compare speedup like 1.50x."""
+    text = render_timings(compare_run)
+    assert "ideal 150.0 ms" in text
+    assert "ideal 100.0 ms" in text
+    assert "overhead" in text
+    assert "(ideal 1.50x)" in text
+
+
+def test_gantt_fits_forty_columns(compare_run: DemoRun) -> None:
+    """The text Gantt chart never exceeds its fixed width and shows both phases."""
+    lines = gantt_lines(compare_run)
+    assert all(len(line) <= GANTT_WIDTH for line in lines)
+    assert "sequential" in lines
+    assert "parallel" in lines
+    assert any("█" in line for line in lines)
+
+
+def test_png_is_a_valid_image(compare_run: DemoRun) -> None:
+    """The PNG chart reopens with Pillow at a sane size."""
+    data = render_gantt_png(compare_run)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    image = Image.open(io.BytesIO(data))
+    image.verify()
+    width, height = Image.open(io.BytesIO(data)).size
+    assert 300 <= width <= 1200
+    assert 100 <= height <= 800
+
+
+async def test_png_renders_off_the_loop() -> None:
+    """The chart can be rendered through asyncio.to_thread."""
+    run = await run_demo(validate_options("semaphore", [0.05]))
+    data = await asyncio.to_thread(render_gantt_png, run)
+    assert Image.open(io.BytesIO(data)).format == "PNG"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_every_section_fits_discord_limits(mode: str) -> None:
+    """Every section fits an embed field and every packed message fits 2000 chars."""
+    durations = [0.05] * 8 if mode != "compare" else [0.05] * 4
+    run = await run_demo(validate_options(mode, durations))
+    report = build_report(run)
+    assert all(len(value) <= FIELD_LIMIT for _, value in report.sections())
+    assert all(len(message) <= 2000 for message in report.messages())
+    assert report.table
+
+
+def test_paginate_keeps_lines_whole_and_repeats_the_header() -> None:
+    """Pagination splits between lines, repeats the header, and stays within the limit."""
+    lines = ["Head", "----", *(f"row {i} " + "x" * 60 for i in range(40))]
+    pages = paginate(lines, head=2, limit=500)
+    assert len(pages) > 1
+    assert all(len(p) <= 500 and p.startswith("```\nHead\n----") for p in pages)
+    body = [line for p in pages for line in p.split("\n")[3:-1]]
+    assert body == lines[2:]
+
+
+def test_json_export_is_serialisable(compare_run: DemoRun) -> None:
+    """The JSON form has events, tasks and timings in ms."""
+    data = json.loads(json.dumps(run_as_dict(compare_run)))
+    assert data["mode"] == "compare"
+    assert data["timings"]["speedup"] > 1.0
+    assert {e["kind"] for e in data["events"]} >= {"created", "started", "finished", "done"}
+    assert len(data["tasks"]) == 4
+
+
+async def test_progress_view_shows_bars_and_states() -> None:
+    """The live view has one bar per task with a percentage and a state word."""
+    handle = start_demo(validate_options("sequential", [0.05, 0.3]))
+    await asyncio.sleep(0.12)
+    text = render_progress(handle.progress(), handle.elapsed, mode="sequential", expected=2)
+    await handle.wait()
+    assert "task1 ██████████ 100% done" in text
+    assert "% running" in text
+    assert len(text) < 1024
+
+
+def test_progress_lists_tasks_not_created_yet() -> None:
+    """Before task2 exists, the view still lists it as not started."""
+    text = render_progress((), 0.0, expected=2)
+    assert "task2 ░░░░░░░░░░   0% not started" in text
+
+
+async def test_cancelled_report_says_so() -> None:
+    """A cancelled run's timings section says it was cancelled and why."""
+    handle = start_demo(validate_options("parallel", [3.0, 3.0]))
+    await asyncio.sleep(0.05)
+    handle.cancel("the bot is shutting down")
+    run = await handle.wait()
+    text = render_timings(run)
+    assert "Cancelled (the bot is shutting down)" in text
+    assert "×" in "\n".join(gantt_lines(run))
+    assert render_gantt_png(run)[:4] == b"\x89PNG"
