@@ -1,0 +1,202 @@
+"""Tests of timed channel rounds: one answer per user, the close, results, recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.errors import OptionError
+from bot.lessons.model import Lesson
+from bot.quiz.errors import (
+    AlreadyAnsweredError,
+    NoRoundRunningError,
+    QuestionClosedError,
+    RoundAlreadyRunningError,
+)
+from bot.quiz.results import RoundAnswerReceipt
+from bot.quiz.service import QuizService
+from bot.store import Store
+from tests.unit.quiz.conftest import FakeClock
+
+GUILD = 42
+CHANNEL = 500
+HOST = 9
+
+
+async def start(service: QuizService, lesson: Lesson, seconds: int = 20) -> int:
+    """Start a round in CHANNEL and return its run id."""
+    game = await service.start_round(GUILD, CHANNEL, HOST, "Host", lesson, seconds)
+    return game.run_id
+
+
+def answers_in_db(store: Store, run_id: int) -> list[tuple[int, int, str]]:
+    """Return (user, question, choice) of every committed answer of a run."""
+    with sqlite3.connect(store.path) as db:
+        rows = db.execute(
+            "SELECT user_id, question_index, choice FROM answers WHERE run_id = ? ORDER BY id",
+            (run_id,),
+        )
+        return [tuple(r) for r in rows]
+
+
+async def test_one_round_per_channel(service: QuizService, lesson: Lesson) -> None:
+    """A second round in the same channel is refused, also when both start at once."""
+    outcomes = await asyncio.gather(
+        service.start_round(GUILD, CHANNEL, HOST, "Host", lesson, 20),
+        service.start_round(GUILD, CHANNEL, HOST, "Host", lesson, 20),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, RoundAlreadyRunningError) for o in outcomes) == 1
+    other = await service.start_round(GUILD, CHANNEL + 1, HOST, "Host", lesson, 20)
+    assert service.round_in(CHANNEL + 1) is other
+
+
+async def test_round_seconds_are_bounded(service: QuizService, lesson: Lesson) -> None:
+    """A round window outside 10-120 seconds is an option error."""
+    with pytest.raises(OptionError):
+        await service.start_round(GUILD, CHANNEL, HOST, "Host", lesson, 5)
+    with pytest.raises(OptionError):
+        await service.start_round(GUILD, CHANNEL, HOST, "Host", lesson, 121)
+
+
+async def test_each_user_answers_once_even_concurrently(
+    service: QuizService, store: Store, lesson: Lesson
+) -> None:
+    """Two simultaneous presses by one user record one answer; the other is refused."""
+    run_id = await start(service, lesson)
+    await service.open_question(run_id)
+    outcomes = await asyncio.gather(
+        service.answer_round(run_id, 1, "Ann", "A"),
+        service.answer_round(run_id, 1, "Ann", "B"),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, RoundAnswerReceipt) for o in outcomes) == 1
+    assert sum(isinstance(o, AlreadyAnsweredError) for o in outcomes) == 1
+    with pytest.raises(AlreadyAnsweredError, match="already answered"):
+        await service.answer_round(run_id, 1, "Ann", "C")
+    assert answers_in_db(store, run_id) == [(1, 0, "A")]
+
+
+async def test_answer_after_close_or_timeout_is_refused(
+    service: QuizService, clock: FakeClock, lesson: Lesson
+) -> None:
+    """An answer after the close, after the window, or to a stale question is refused."""
+    run_id = await start(service, lesson, seconds=10)
+    with pytest.raises(QuestionClosedError):
+        await service.answer_round(run_id, 1, "Ann", "A")  # nothing open yet
+    await service.open_question(run_id)
+    clock.advance(10.5)
+    with pytest.raises(QuestionClosedError, match="closed"):
+        await service.answer_round(run_id, 1, "Ann", "A")
+    await service.close_question(run_id)
+    with pytest.raises(QuestionClosedError):
+        await service.answer_round(run_id, 2, "Bob", "A")
+    await service.open_question(run_id)
+    with pytest.raises(QuestionClosedError):
+        await service.answer_round(run_id, 2, "Bob", "A", position=0)
+
+
+async def test_simultaneous_last_second_answers_are_counted_once_and_never_lost(
+    service: QuizService, store: Store, lesson: Lesson
+) -> None:
+    """Answers racing the close are either counted once (and stored) or refused, never lost."""
+    run_id = await start(service, lesson)
+    await service.open_question(run_id)
+    before = [service.answer_round(run_id, u, f"u{u}", "AB"[u % 2]) for u in range(25)]
+    after = [service.answer_round(run_id, u, f"u{u}", "A") for u in range(25, 50)]
+    outcomes = await asyncio.gather(
+        *before, service.close_question(run_id), *after, return_exceptions=True
+    )
+    receipts = [o for o in outcomes if isinstance(o, RoundAnswerReceipt)]
+    refused = [o for o in outcomes if isinstance(o, QuestionClosedError)]
+    result = outcomes[25]
+    assert len(receipts) == 25 and len(refused) == 25
+    assert not isinstance(result, BaseException) and not isinstance(result, RoundAnswerReceipt)
+    assert result.total == 25
+    assert dict(result.counts) == {"A": 13, "B": 12, "C": 0, "D": 0}
+    assert sorted(u for u, _, _ in answers_in_db(store, run_id)) == list(range(25))
+
+
+async def test_question_result_and_standings(
+    service: QuizService, store: Store, clock: FakeClock, lesson: Lesson
+) -> None:
+    """Results show the answer, the option counts and the fastest; standings rank the round."""
+    run_id = await start(service, lesson, seconds=20)
+    await service.set_round_message(run_id, 777)
+    opened = await service.open_question(run_id)
+    assert (opened.number, opened.total, opened.question_index) == (1, 3, 0)
+    clock.advance(4)
+    await service.answer_round(run_id, 2, "Bob", "A")
+    clock.advance(2)
+    await service.answer_round(run_id, 1, "Ann", "A")
+    await service.answer_round(run_id, 3, "Cy", "C")
+    first = await service.close_question(run_id)
+    assert first.correct_choice.letter == "A"
+    assert dict(first.counts) == {"A": 2, "B": 0, "C": 1, "D": 0}
+    assert first.fastest is not None and (first.fastest.user_id, first.fastest.answer_ms) == (
+        2,
+        4000,
+    )
+    assert first.points[2] > first.points[1] > first.points[3] == 0
+    await service.open_question(run_id)
+    clock.advance(1)
+    await service.answer_round(run_id, 1, "Ann", "B")
+    standings = await service.finish_round(run_id)  # closes the open question too
+    assert standings.message_id == 777
+    assert [(s.rank, s.user_id) for s in standings.standings] == [(1, 1), (2, 2), (3, 3)]
+    assert standings.standings[0].correct == 2
+    board = await service.leaderboard(GUILD)
+    assert [(e.user_id, e.points) for e in board] == [
+        (s.user_id, s.points) for s in standings.standings if s.points
+    ] + [(3, 0)]
+    assert service.round_in(CHANNEL) is None
+    with pytest.raises(NoRoundRunningError):
+        await service.open_question(run_id)
+
+
+async def test_unfinished_round_is_closed_after_a_restart(
+    tmp_path: Path, clock: FakeClock, lesson: Lesson
+) -> None:
+    """A round left open by a restart is closed with its committed answers and scored once."""
+    path = tmp_path / "quiz.db"
+    async with Store.open(path) as store:
+        before = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
+        run_id = await start(before, lesson)
+        await before.set_round_message(run_id, 4242)
+        await before.open_question(run_id)
+        await before.answer_round(run_id, 1, "Ann", "A")
+        await before.answer_round(run_id, 2, "Bob", "B")
+    async with Store.open(path) as store:
+        after = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
+        recovered = await after.recover_unfinished_rounds()
+        assert len(recovered) == 1
+        result = recovered[0]
+        assert (result.run_id, result.channel_id, result.message_id) == (run_id, CHANNEL, 4242)
+        assert [(s.user_id, s.name, s.answered) for s in result.standings] == [
+            (1, "Ann", 1),
+            (2, "Bob", 1),
+        ]
+        assert result.standings[0].points > 100
+        assert await after.recover_unfinished_rounds() == []
+        board = await after.leaderboard(GUILD)
+        assert [e.user_id for e in board] == [1, 2]
+        again = await after.start_round(GUILD, CHANNEL, HOST, "Host", lesson, 20)
+        assert again.run_id != run_id
+
+
+async def test_round_left_open_blocks_the_channel_until_recovered(
+    tmp_path: Path, clock: FakeClock, lesson: Lesson
+) -> None:
+    """Before recovery, the database still refuses a second open round in the channel."""
+    path = tmp_path / "quiz.db"
+    async with Store.open(path) as store:
+        await start(QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms), lesson)
+    async with Store.open(path) as store:
+        fresh = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
+        with pytest.raises(RoundAlreadyRunningError):
+            await start(fresh, lesson)
+        await fresh.recover_unfinished_rounds()
+        await start(fresh, lesson)
