@@ -1,0 +1,128 @@
+"""Tests of the store: committed writes, group commit, uniqueness, indexed boards, backup."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.store import ConflictError, Store
+from bot.store.database import LEADERBOARD, RANK_OF
+from bot.store.records import AnswerRecord, RunStart
+
+GUILD = 7
+
+
+def answer(run_id: int, user_id: int, question: int, choice: str = "A") -> AnswerRecord:
+    """Build an answer record for a test lesson whose right answer is A."""
+    return AnswerRecord(
+        run_id, GUILD, "lesson", user_id, f"user{user_id}", question, choice, choice == "A",
+        False, 1500, 100 if choice == "A" else 0, 1_700_000_000_000,
+    )  # fmt: skip
+
+
+async def new_run(store: Store, owner: int = 1) -> int:
+    """Create a personal run and return its id."""
+    return await store.start_run(
+        RunStart("personal", GUILD, owner, f"user{owner}", "lesson", (0, 1, 2), 0)
+    )
+
+
+async def test_recorded_answer_is_visible_to_another_connection(store: Store) -> None:
+    """Once record_answer returns, an independent connection sees the answer."""
+    run_id = await new_run(store)
+    answer_id = await store.record_answer(answer(run_id, 1, 0, "B"))
+    with sqlite3.connect(store.path) as db:
+        row = db.execute("SELECT run_id, choice FROM answers WHERE id = ?", (answer_id,))
+        assert row.fetchone() == (run_id, "B")
+
+
+async def test_concurrent_writes_share_transactions(store: Store) -> None:
+    """Many answers submitted at once are committed in far fewer transactions."""
+    run_id = await new_run(store)
+    batches_before, _ = store.write_batches
+    ids = await asyncio.gather(*(store.record_answer(answer(run_id, u, 0)) for u in range(200)))
+    batches, _ = store.write_batches
+    assert len(set(ids)) == 200
+    assert batches - batches_before < 20
+
+
+async def test_duplicate_answer_fails_alone(store: Store) -> None:
+    """A second answer to the same question is a ConflictError; its batch-mates are kept."""
+    run_id = await new_run(store)
+    await store.record_answer(answer(run_id, 1, 0))
+    outcomes = await asyncio.gather(
+        store.record_answer(answer(run_id, 2, 0)),
+        store.record_answer(answer(run_id, 1, 0, "C")),
+        store.record_answer(answer(run_id, 3, 0)),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[1], ConflictError)
+    assert all(isinstance(o, int) for o in (outcomes[0], outcomes[2]))
+    with sqlite3.connect(store.path) as db:
+        rows = db.execute("SELECT user_id, choice FROM answers ORDER BY user_id").fetchall()
+        counts = db.execute("SELECT count FROM choice_counts WHERE question_index = 0")
+        assert counts.fetchall() == [(3,)]
+    assert rows == [(1, "A"), (2, "A"), (3, "A")]
+
+
+async def test_answer_to_a_missing_run_is_refused(store: Store) -> None:
+    """Foreign keys are on: an answer to a run that does not exist is not stored."""
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.record_answer(answer(12345, 1, 0))
+
+
+async def test_display_names_follow_the_latest(store: Store) -> None:
+    """The stored display name is the latest one seen."""
+    run_id = await new_run(store)
+    await store.record_answer(answer(run_id, 5, 0))
+    await store.remember_user(5, "New Name")
+    assert await store.user_name(5) == "New Name"
+    assert await store.user_name(6) is None
+
+
+async def test_meta_round_trips(store: Store) -> None:
+    """Meta keys can be set, read and overwritten; a missing key is None."""
+    assert await store.get_meta("command_hash") is None
+    await store.set_meta("command_hash", "abc")
+    await store.set_meta("command_hash", "def")
+    assert await store.get_meta("command_hash") == "def"
+
+
+async def test_leaderboard_reads_use_the_ranking_index(store: Store) -> None:
+    """The board and rank queries search an index; they never scan scores or answers."""
+    with sqlite3.connect(store.path) as db:
+        for sql, params in ((LEADERBOARD, (1, "", 0, 10)), (RANK_OF, (1, "", 0, 1))):
+            plan = " | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql, params))
+            assert "answers" not in plan
+            assert "SCAN s" not in plan and "SCAN o" not in plan, plan
+            assert "USING" in plan
+
+
+async def test_backup_is_a_consistent_copy(store: Store, tmp_path: Path) -> None:
+    """A backup taken while the store is open holds every committed answer."""
+    run_id = await new_run(store)
+    await asyncio.gather(*(store.record_answer(answer(run_id, u, 1)) for u in range(20)))
+    dest = tmp_path / "backups" / "copy.db"
+    await store.backup(dest)
+    with sqlite3.connect(dest) as db:
+        assert db.execute("SELECT count(*) FROM answers").fetchone() == (20,)
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    with pytest.raises(ValueError):
+        await store.backup(store.path)
+
+
+async def test_ids_continue_after_reopening(tmp_path: Path) -> None:
+    """Run and answer ids keep increasing across a restart."""
+    path = tmp_path / "quiz.db"
+    async with Store.open(path) as first:
+        run_id = await new_run(first)
+        answer_id = await first.record_answer(answer(run_id, 1, 0))
+    store = await Store.open(path)
+    try:
+        assert await new_run(store) > run_id
+        assert await store.record_answer(answer(run_id, 1, 1)) > answer_id
+    finally:
+        await store.close()
