@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-from typing import Literal
+from typing import Any, Literal
 
 import aiohttp
 import discord
@@ -25,7 +25,9 @@ class Counter(discord.ui.View):
         self.count = 0
 
     @discord.ui.button(label="+1", custom_id="counter:inc")
-    async def increment(self, interaction: discord.Interaction, _: discord.ui.Button[Counter]) -> None:
+    async def increment(
+        self, interaction: discord.Interaction, _: discord.ui.Button[Counter]
+    ) -> None:
         """Count one more click."""
         self.count += 1
         await interaction.response.edit_message(content=f"count: {self.count}", view=self)
@@ -34,7 +36,9 @@ class Counter(discord.ui.View):
         custom_id="counter:colour",
         options=[discord.SelectOption(label=c, value=c) for c in ("red", "green", "blue")],
     )
-    async def colour(self, interaction: discord.Interaction, select: discord.ui.Select[Counter]) -> None:
+    async def colour(
+        self, interaction: discord.Interaction, select: discord.ui.Select[Counter]
+    ) -> None:
         """Show the chosen colour."""
         await interaction.response.edit_message(content=f"colour: {select.values[0]}")
 
@@ -60,14 +64,20 @@ class TinyBot(discord.Client):
             await interaction.response.send_message(f"{lesson} in {mode}", ephemeral=True)
 
         @show.autocomplete("lesson")
-        async def lesson_ids(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        async def lesson_ids(
+            interaction: discord.Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
             ids = ["intro", "internals", "tasks"]
-            return [app_commands.Choice(name=i.title(), value=i) for i in ids if i.startswith(current)]
+            return [
+                app_commands.Choice(name=i.title(), value=i) for i in ids if i.startswith(current)
+            ]
 
         @scores.command(name="reset", description="Reset scores")
         async def reset(interaction: discord.Interaction, confirm: bool) -> None:
             allowed = interaction.permissions.manage_guild
-            await interaction.response.send_message(f"reset={confirm} allowed={allowed}", ephemeral=True)
+            await interaction.response.send_message(
+                f"reset={confirm} allowed={allowed}", ephemeral=True
+            )
 
         @app_commands.command(name="slow", description="Defer, then edit")
         async def slow(interaction: discord.Interaction) -> None:
@@ -96,7 +106,9 @@ class TinyBot(discord.Client):
         async def ignore(interaction: discord.Interaction) -> None:
             return None
 
-        for command in (lesson, admin, slow, send_file, counter, toolong, ignore):
+        commands: list[app_commands.Command[Any, ..., None] | app_commands.Group]
+        commands = [lesson, admin, slow, send_file, counter, toolong, ignore]
+        for command in commands:
             self.tree.add_command(command)
 
 
@@ -205,7 +217,9 @@ async def test_autocomplete_returns_choices(
     """An autocomplete request for the focused option is answered with type 8 choices."""
     async with running_bot(bot):
         await synced(fake_discord, bot)
-        interaction = await fake_discord.autocomplete("lesson show", {"lesson": "in"}, focused="lesson")
+        interaction = await fake_discord.autocomplete(
+            "lesson show", {"lesson": "in"}, focused="lesson"
+        )
         callback = await fake_discord.wait_for_response(interaction, TIMEOUT)
     assert callback.type == 8
     assert [c["value"] for c in callback.data["choices"]] == ["intro", "internals"]
@@ -234,7 +248,9 @@ async def test_followup_with_file_attachment(
     async with running_bot(bot):
         await synced(fake_discord, bot)
         interaction = await fake_discord.slash("file")
-        await fake_discord.wait_for(lambda: fake_discord.followups(interaction), TIMEOUT, "a followup")
+        await fake_discord.wait_for(
+            lambda: fake_discord.followups(interaction), TIMEOUT, "a followup"
+        )
     (followup,) = fake_discord.followups(interaction)
     assert followup.content == "here is the chart"
     (attachment,) = followup.attachments
@@ -394,3 +410,46 @@ async def test_channel_messages_are_created_and_edited(
     assert stored.content == "hello" and stored.embeds[0]["title"] == "t"
     assert stored.allowed_mentions == {"parse": []}
     assert "embeds.0.title" in fake_discord.violations[0].problems[0]
+
+
+class Persistent(discord.ui.View):
+    """A view with a fixed custom id that survives restarts (timeout=None)."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+
+    @discord.ui.button(label="Ping", custom_id="persistent:ping")
+    async def ping(
+        self, interaction: discord.Interaction, _: discord.ui.Button[Persistent]
+    ) -> None:
+        """Answer with the id of the client process that handled the click."""
+        await interaction.response.send_message(
+            f"pong from {id(interaction.client)}", ephemeral=True
+        )
+
+
+class PersistentBot(TinyBot):
+    """The tiny bot plus a persistent view registered at start-up."""
+
+    async def setup_hook(self) -> None:
+        """Register the persistent view so old buttons keep working."""
+        self.add_view(Persistent())
+
+
+async def test_old_buttons_work_after_restart(
+    fake_discord: FakeDiscord, running_bot: RunningBot
+) -> None:
+    """A message sent by one client run can be clicked after a fresh client starts."""
+    first = PersistentBot()
+    async with running_bot(first):
+        channel = first.get_channel(fake_discord.channel.id)
+        assert isinstance(channel, discord.TextChannel)
+        sent = await channel.send("press me", view=Persistent())
+    second = PersistentBot()
+    async with running_bot(second):
+        click = await fake_discord.click(sent.id, "persistent:ping", user=fake_discord.member)
+        await fake_discord.wait_for_response(click, TIMEOUT)
+    reply = fake_discord.original_message(click)
+    assert reply is not None and reply.content == f"pong from {id(second)}"
+    assert len(fake_discord.identifies) == 2
+    fake_discord.assert_clean()

@@ -15,6 +15,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# How often a waiter re-checks its predicate when nothing was recorded.
+POLL_INTERVAL = 0.05
+
 
 @dataclass(frozen=True)
 class UploadedFile:
@@ -158,6 +161,7 @@ class Recorder:
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.append(waiter)
             try:
-                await asyncio.wait_for(waiter, remaining)
+                # Re-check now and then too: some predicates depend on the clock.
+                await asyncio.wait_for(waiter, min(remaining, POLL_INTERVAL))
             except TimeoutError:
                 continue
