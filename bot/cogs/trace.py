@@ -87,7 +87,7 @@ def trace_embed(lesson: Lesson, step: int) -> discord.Embed:
         text = split_text(text, DESCRIPTION_PAGE)[0]
     position = step_index(lesson, step) + 1
     return build_embed(
-        f"{lesson.title} — step {step}",
+        f"Walkthrough: {lesson.title}",
         text,
         footer=f"{lesson.id} · step {position} of {len(steps)} · /trace",
         colour=TRACE_COLOUR,
