@@ -12,7 +12,7 @@ import pytest
 from discord import app_commands
 
 from tests.e2e.conftest import RunningBot
-from tests.fakediscord import PRIVILEGED_INTENTS, FakeDiscord, Perm
+from tests.fakediscord import PRIVILEGED_INTENTS, FakeDiscord, Perm, limits
 
 TIMEOUT = 5.0
 
@@ -453,3 +453,59 @@ async def test_old_buttons_work_after_restart(
     assert reply is not None and reply.content == f"pong from {id(second)}"
     assert len(fake_discord.identifies) == 2
     fake_discord.assert_clean()
+
+
+def button(custom_id: str, label: str = "go") -> dict[str, Any]:
+    """Return a raw button component."""
+    return {"type": 2, "style": 1, "custom_id": custom_id, "label": label}
+
+
+def test_message_exactly_at_the_limits_passes() -> None:
+    """Content, title, fields and total size exactly at Discord's limits are accepted."""
+    fields = [{"name": f"f{i:08d}", "value": "v" * 200} for i in range(25)]
+    embed = {"title": "t" * 256, "description": "d" * 400, "fields": fields}
+    rows = [{"type": 1, "components": [button(f"r{r}b{b}") for b in range(5)]} for r in range(5)]
+    body = {"content": "c" * 2000, "embeds": [embed], "components": rows}
+    assert not limits.check_message(body)
+
+
+def test_message_limits_are_reported_by_path() -> None:
+    """Each broken limit is reported at its JSON path, like Discord's 50035 errors."""
+    embeds = [{"description": "d" * 4000}, {"description": "d" * 2001, "footer": {"text": "f"}}]
+    rows = [{"type": 1, "components": [button(f"b{i}") for i in range(6)]}]
+    rows += [{"type": 1, "components": [button("x" * 101, label="l" * 81)]}]
+    options = [{"label": str(i), "value": str(i)} for i in range(26)]
+    rows += [{"type": 1, "components": [{"type": 3, "custom_id": "s", "options": options}]}]
+    rows += [{"type": 1, "components": [button("b0")]}] * 3
+    errors = limits.check_message({"embeds": embeds, "components": rows})
+    tree = errors.to_dict()
+    assert tree["embeds"]["_errors"][0]["code"] == "MAX_EMBED_SIZE_EXCEEDED"
+    assert "_errors" in tree["components"]  # six rows
+    assert "_errors" in tree["components"]["0"]["components"]  # six buttons
+    assert set(tree["components"]["1"]["components"]["0"]) == {"custom_id", "label"}
+    assert "options" in tree["components"]["2"]["components"]["0"]
+    assert "COMPONENT_CUSTOM_ID_DUPLICATED" in str(tree["components"]["3"])
+
+
+def test_empty_message_is_recognised() -> None:
+    """A message with no content, embeds, components or files counts as empty (50006)."""
+    assert limits.is_empty_message({"content": ""}, file_count=0)
+    assert not limits.is_empty_message({}, file_count=1)
+    assert not limits.is_empty_message({"embeds": [{"title": "t"}]}, file_count=0)
+
+
+def test_command_definitions_are_checked() -> None:
+    """Names, descriptions, option counts, choice counts and option order are validated."""
+    choices = [{"name": f"c{i}", "value": f"c{i}"} for i in range(26)]
+    options = [
+        {"type": 3, "name": "later", "description": "optional first"},
+        {"type": 3, "name": "Upper", "description": "x", "required": True, "choices": choices},
+    ]
+    command = {"name": "ok", "description": "", "options": options}
+    problems = "\n".join(limits.check_commands([command]).problems())
+    assert "0.description" in problems
+    assert "0.options.1.name" in problems
+    assert "0.options.1.required" in problems
+    assert "0.options.1.choices" in problems
+    too_many = {"name": "many", "description": "d", "options": [options[0]] * 26}
+    assert "0.options: Must be 25" in "\n".join(limits.check_commands([too_many]).problems())

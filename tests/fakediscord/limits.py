@@ -195,22 +195,25 @@ def check_component(child: dict[str, Any], path: Path, errors: FormErrors, seen:
             )
 
 
-def check_message(body: dict[str, Any], *, creating: bool, file_count: int) -> FormErrors:
+def check_message(body: dict[str, Any]) -> FormErrors:
     """Check a message create/edit body (also used for interaction responses)."""
     errors = FormErrors()
     errors.too_long(("content",), body.get("content"), CONTENT_MAX)
     check_embeds(body.get("embeds"), errors)
     check_components(body.get("components"), errors)
-    if creating and not (
+    return errors
+
+
+def is_empty_message(body: dict[str, Any], file_count: int) -> bool:
+    """Tell whether a new message would have nothing to show (Discord code 50006)."""
+    return not (
         body.get("content")
         or body.get("embeds")
         or body.get("components")
         or body.get("poll")
         or body.get("sticker_ids")
         or file_count
-    ):
-        errors.add((), "MESSAGE_EMPTY", "Cannot send an empty message")
-    return errors
+    )
 
 
 def check_choices(choices: object, path: Path, errors: FormErrors) -> None:

@@ -204,10 +204,15 @@ class RestApi:
         return error
 
     def check_message(self, record: Request, body: dict[str, Any], *, creating: bool) -> None:
-        """Raise (and record) 50035 if a message body breaks Discord's limits."""
-        errors = limits.check_message(body, creating=creating, file_count=len(record.files))
+        """Raise (and record) 50035 if a message body breaks Discord's limits.
+
+        A new message with nothing to show gets 50006 instead, as on Discord.
+        """
+        errors = limits.check_message(body)
         if errors:
             raise self.invalid_form(record, errors)
+        if creating and limits.is_empty_message(body, len(record.files)):
+            raise self.reject(record, ApiError(400, 50006, "Cannot send an empty message"))
 
     # -- identity ---------------------------------------------------------------
 
@@ -308,6 +313,9 @@ class RestApi:
         if errors:
             found.callbacks.append(callback)
             raise self.invalid_form(record, errors)
+        if kind == 4 and limits.is_empty_message(data, len(record.files)):
+            found.callbacks.append(callback)
+            raise self.reject(record, ApiError(400, 50006, "Cannot send an empty message"))
         found.callbacks.append(
             Callback(found.id, kind, data, record.files, record.at, accepted=True)
         )
@@ -325,8 +333,7 @@ class RestApi:
                 f"Callback type {kind} is not valid here",
             )
         elif kind in (4, 7):
-            inner = limits.check_message(data, creating=kind == 4, file_count=len(record.files))
-            errors.merge(("data",), inner)
+            errors.merge(("data",), limits.check_message(data))
         elif kind == 8:
             limits.check_choices(data.get("choices"), ("data", "choices"), errors)
         elif kind == 9:
