@@ -1,0 +1,284 @@
+"""Tests for the plain-text renderers: content, limits, fences and pagination."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.errors import OptionError
+from bot.lessons.loader import load_lessons
+from bot.lessons.model import (
+    MODES,
+    Checkpoint,
+    Choice,
+    CodeSample,
+    ExecutionTable,
+    Flow,
+    KeyMoment,
+    Lesson,
+    QuizQuestion,
+    TableRow,
+    TrackedVariable,
+    VariableTracker,
+)
+from bot.lessons.render import (
+    is_fence,
+    paginate,
+    render,
+    render_lesson_list,
+    render_trace_step,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+SHIPPED = load_lessons([ROOT / "content" / "lessons"]).lessons
+SEED = SHIPPED["node-sequential-vs-parallel"]
+
+
+def fences_balanced(page: str) -> bool:
+    """Return whether a page opens and closes code blocks in pairs."""
+    return sum(1 for line in page.split("\n") if is_fence(line)) % 2 == 0
+
+
+def squash(text: str) -> str:
+    """Return the text without whitespace (zero-width spaces count as whitespace here)."""
+    return re.sub(r"[\s\u200b]", "", text)
+
+
+def is_subsequence(needle: str, haystack: str) -> bool:
+    """Return whether ``needle``'s characters appear in ``haystack`` in order."""
+    it = iter(haystack)
+    return all(ch in it for ch in needle)
+
+
+# -- the shipped lessons ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("narrow", [False, True])
+def test_every_shipped_lesson_renders_in_every_mode(mode: str, narrow: bool) -> None:
+    """Each shipped lesson renders in each mode within 1900 characters per page."""
+    for lesson in SHIPPED.values():
+        pages = render(lesson, mode, narrow=narrow)
+        assert pages
+        assert all(len(p) <= 1900 and fences_balanced(p) for p in pages)
+
+
+def test_table_wide_is_aligned_monospace() -> None:
+    """The wide table is one fenced grid whose rows line up under the header."""
+    [page] = render(SEED, "table")
+    body = page.split("```text\n", 1)[1].split("\n```", 1)[0].split("\n")
+    assert body[0].startswith("Step | Action")
+    assert body[4].startswith("3    | Call task2()")
+    bars = {line.index("|") for line in body if "|" in line}
+    assert len(bars) == 1  # the first column separator is at the same place on every row
+    assert "💡 Execution stops after both tasks finish in each approach." in page
+
+
+def test_table_narrow_is_one_block_per_step() -> None:
+    """The narrow table gives each step its own short block."""
+    text = "\n".join(render(SEED, "table", narrow=True))
+    assert "Step 3 · Call task2()\n  Task 1: Finished | Task 2: Started\n" in text
+    longest = max(len(line) for line in text.split("\n") if not line.startswith("##"))
+    assert longest <= 60
+
+
+def test_tracker_and_moments_and_snapshot_content() -> None:
+    """The tracker, moments and snapshot modes show the lesson's own values."""
+    tracker = "\n".join(render(SEED, "tracker"))
+    assert "task2Status | Not started | Not started  | Started" in tracker
+    moments = "\n".join(render(SEED, "moments"))
+    assert "**2. How can both tasks run at the same time in the parallel example?**" in moments
+    assert "Steps: 6, 7, 8" in moments
+    snapshot = "\n".join(render(SEED, "snapshot"))
+    assert "- Parallel runs tasks at same time, waits for all" in snapshot
+
+
+def test_unknown_mode_is_an_option_error() -> None:
+    """An unknown mode raises OptionError listing the modes."""
+    with pytest.raises(OptionError, match="overview, flow, code"):
+        render(SEED, "diagram")
+
+
+def test_trace_step_shows_row_tracker_and_moments() -> None:
+    """A trace step shows its row, the tracker state then, and the moments citing it."""
+    text = render_trace_step(SEED, 3)
+    assert "Step 3 of 8" in text
+    assert "3    | Call task2()" in text
+    assert "**Tracker** (After Step 3)" in text
+    assert "task2Status | Started" in text
+    assert "Why does task2 only start after task1 finishes" in text
+    step2 = render_trace_step(SEED, 2, narrow=True)
+    assert "(After Step 1)" in step2  # the latest checkpoint at or before step 2
+    assert "task1Status = Started" in step2
+    assert "How can both tasks" not in step2
+    step5 = render_trace_step(SEED, 5)
+    assert "🔑" not in step5
+
+
+def test_trace_step_out_of_range() -> None:
+    """A step outside the table raises OptionError naming the range."""
+    for step in (0, 9, -1):
+        with pytest.raises(OptionError, match="steps 1-8"):
+            render_trace_step(SEED, step)
+
+
+def test_lesson_list_names_every_lesson() -> None:
+    """The lesson list shows each id as a code span with its title."""
+    text = "\n".join(render_lesson_list(list(SHIPPED.values())))
+    for lesson_id in SHIPPED:
+        assert f"`{lesson_id}`" in text
+    assert render_lesson_list([]) == ["No lessons are loaded."]
+
+
+def test_backticks_in_content_cannot_break_out() -> None:
+    """Lesson text containing ``` cannot open or close a code block."""
+    import dataclasses
+
+    evil = dataclasses.replace(
+        SEED,
+        title="```\n@everyone",
+        code=(CodeSample("python", "x = '```'\nprint(x)\n```", "```caption"),),
+    )
+    for mode in MODES:
+        for page in render(evil, mode):
+            assert fences_balanced(page)
+            assert "```'" not in page
+
+
+def test_paginate_splits_long_lines_at_words() -> None:
+    """A long paragraph is split at spaces into pages within the limit."""
+    text = " ".join(f"word{i}" for i in range(300))
+    pages = paginate(text, 100)
+    assert all(len(p) <= 100 for p in pages)
+    assert " ".join(pages).split() == text.split()
+
+
+def test_paginate_reopens_code_blocks_with_their_language() -> None:
+    """A code block cut by a page break is closed and reopened with the same language."""
+    text = "intro\n```python\n" + "\n".join(f"line_{i} = {i}" for i in range(50)) + "\n```\nend"
+    pages = paginate(text, 120)
+    assert len(pages) > 2
+    assert all(fences_balanced(p) and len(p) <= 120 for p in pages)
+    assert all(p.startswith("```python\n") for p in pages[1:])
+    assert pages[-1].endswith("end")
+
+
+def test_paginate_repeats_table_header() -> None:
+    """A grid cut by a page break repeats its header on the next page."""
+    grid = "A | B\n--+--\n" + "\n".join(f"{i} | x" for i in range(100))
+    pages = paginate(f"```text\n{grid}\n```", 100)
+    assert len(pages) > 1
+    assert all(p.startswith("```text\nA | B\n--+--\n") for p in pages)
+
+
+def test_paginate_rejects_tiny_limits_and_handles_blank() -> None:
+    """A limit below 40 is refused; blank text gives no pages."""
+    with pytest.raises(ValueError):
+        paginate("x", 10)
+    assert paginate("  \n\n ", 100) == []
+
+
+# -- property-based ------------------------------------------------------------
+
+texts = st.lists(
+    st.sampled_from([*"abcdefghij XYZ`|-_*@#.:\n", "```", "```python\n", "\t", "é", "日", "word "]),
+    max_size=300,
+).map("".join)
+words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz*_é", min_size=1, max_size=30)
+lines = st.lists(words, min_size=1, max_size=12).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.lists(lines, max_size=40).map("\n".join), limit=st.integers(40, 400))
+def test_paginate_keeps_all_text_and_words(text: str, limit: int) -> None:
+    """Plain text: pages fit, no text is lost, and no word shorter than the limit is split."""
+    pages = paginate(text, limit)
+    assert all(0 < len(p) <= limit for p in pages)
+    assert squash("".join(pages)) == squash(text)
+    page_words = [w for p in pages for w in p.split()]
+    assert page_words == text.split()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.lists(
+        st.one_of(lines, st.sampled_from(["```", "```python", "```text", "", "a | b", "--+--"])),
+        max_size=60,
+    ).map("\n".join),
+    limit=st.integers(40, 300),
+)
+def test_paginate_keeps_fences_balanced(text: str, limit: int) -> None:
+    """Text with code fences: every page fits, fences balance, nothing is lost."""
+    pages = paginate(text, limit)
+    assert all(0 < len(p) <= limit for p in pages)
+    assert all(fences_balanced(p) for p in pages)
+    without_fences = "\n".join(line for line in text.split("\n") if not is_fence(line))
+    assert is_subsequence(squash(without_fences), squash("".join(pages)))
+
+
+short = st.text(alphabet="abcdef XYZ`*_@", min_size=1, max_size=60).filter(str.strip)
+
+
+@st.composite
+def lessons(draw: st.DrawFn) -> Lesson:
+    """Draw a random but valid lesson."""
+    tasks = tuple(dict.fromkeys(draw(st.lists(short, min_size=1, max_size=4))))
+    n_rows = draw(st.integers(1, 12))
+    rows = tuple(
+        TableRow(
+            step=i,
+            action=draw(texts),
+            statuses={t: draw(short) for t in tasks},
+            notes=draw(texts),
+        )
+        for i in range(1, n_rows + 1)
+    )
+    cps = draw(st.lists(st.integers(1, n_rows), max_size=6, unique=True).map(sorted))
+    checkpoints = (Checkpoint("Start"), *(Checkpoint(f"After Step {s}", s) for s in cps))
+    variables = tuple(
+        TrackedVariable(f"v{i}", tuple(draw(short) for _ in checkpoints))
+        for i in range(draw(st.integers(1, 4)))
+    )
+    steps = st.lists(st.integers(1, n_rows), max_size=4).map(tuple)
+    return Lesson(
+        id="random-lesson",
+        title=draw(short),
+        language=draw(short),
+        tags=tuple(draw(st.lists(short, max_size=4))),
+        summary=draw(texts),
+        minutes=draw(st.integers(1, 90)),
+        flows=tuple(
+            Flow(draw(short), tuple(draw(st.lists(short, min_size=1, max_size=8))))
+            for _ in range(draw(st.integers(1, 3)))
+        ),
+        flow_caption=draw(texts),
+        code=(CodeSample(draw(st.sampled_from(["python", "js", "bad lang!"])), draw(texts)),),
+        table=ExecutionTable(tasks, rows, draw(texts)),
+        tracker=VariableTracker(checkpoints, variables),
+        moments=tuple(
+            KeyMoment(draw(texts), draw(texts), draw(steps)) for _ in range(draw(st.integers(0, 5)))
+        ),
+        quiz=(QuizQuestion("q", (Choice("A", "a"), Choice("B", "b")), "A"),),
+        snapshot=tuple(draw(st.lists(texts, min_size=1, max_size=5))),
+        transcript=draw(texts),
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lesson=lessons(), limit=st.sampled_from([200, 1024, 1900, 2000]), narrow=st.booleans())
+def test_random_lessons_stay_within_limits(lesson: Lesson, limit: int, narrow: bool) -> None:
+    """Every mode, trace step and list page of a random lesson fits, with balanced fences."""
+    for mode in MODES:
+        for page in render(lesson, mode, narrow=narrow, limit=limit):
+            assert len(page) <= limit
+            assert fences_balanced(page)
+    for step in lesson.table.steps:
+        text = render_trace_step(lesson, step, narrow=narrow, limit=limit)
+        assert len(text) <= limit
+        assert fences_balanced(text)
+    for page in render_lesson_list([lesson] * 30, limit=limit):
+        assert len(page) <= limit
