@@ -43,6 +43,16 @@ class Counter(discord.ui.View):
         await interaction.response.edit_message(content=f"colour: {select.values[0]}")
 
 
+class Feedback(discord.ui.Modal, title="Feedback"):
+    """A one-field modal that thanks the user by echoing the text."""
+
+    text: discord.ui.TextInput[Feedback] = discord.ui.TextInput(label="Your feedback")
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        """Echo the submitted text."""
+        await interaction.response.send_message(f"thanks: {self.text.value}", ephemeral=True)
+
+
 class TinyBot(discord.Client):
     """A minimal bot exercising each kind of response the fake must handle."""
 
@@ -102,12 +112,16 @@ class TinyBot(discord.Client):
                 self.errors.append(error)
                 await interaction.response.send_message("sorry, too long", ephemeral=True)
 
+        @app_commands.command(name="feedback", description="Open a feedback form")
+        async def feedback(interaction: discord.Interaction) -> None:
+            await interaction.response.send_modal(Feedback())
+
         @app_commands.command(name="ignore", description="Never answer")
         async def ignore(interaction: discord.Interaction) -> None:
             return None
 
         commands: list[app_commands.Command[Any, ..., None] | app_commands.Group]
-        commands = [lesson, admin, slow, send_file, counter, toolong, ignore]
+        commands = [lesson, admin, slow, send_file, counter, toolong, feedback, ignore]
         for command in commands:
             self.tree.add_command(command)
 
@@ -509,3 +523,30 @@ def test_command_definitions_are_checked() -> None:
     assert "0.options.1.choices" in problems
     too_many = {"name": "many", "description": "d", "options": [options[0]] * 26}
     assert "0.options: Must be 25" in "\n".join(limits.check_commands([too_many]).problems())
+
+
+async def test_modal_is_opened_and_submitted(
+    fake_discord: FakeDiscord, running_bot: RunningBot, bot: TinyBot
+) -> None:
+    """A modal opened with callback type 9 can be filled in and submitted."""
+    async with running_bot(bot):
+        await synced(fake_discord, bot)
+        opened = await fake_discord.slash("feedback")
+        modal = await fake_discord.wait_for_response(opened, TIMEOUT)
+        assert modal.type == 9
+        field = _text_input_id(modal.data["components"])
+        submitted = await fake_discord.submit_modal(opened, {field: "great"})
+        await fake_discord.wait_for_response(submitted, TIMEOUT)
+    reply = fake_discord.original_message(submitted)
+    assert reply is not None and reply.content == "thanks: great"
+    fake_discord.assert_clean()
+
+
+def _text_input_id(components: list[dict[str, Any]]) -> str:
+    """Return the custom id of the first text input in a modal's components."""
+    for component in components:
+        inner = component.get("components") or [component.get("component") or {}]
+        for child in inner:
+            if child.get("type") == 4:
+                return str(child["custom_id"])
+    raise LookupError("no text input")

@@ -232,3 +232,36 @@ def component_data(component: dict[str, Any], values: list[str] | None) -> dict[
             raise ValueError(f"{strays} are not options of {component['custom_id']!r}: {offered}")
     data["values"] = chosen
     return data
+
+
+def modal_submit_data(modal: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Return the ``data`` of a MODAL_SUBMIT for a modal the bot opened (callback type 9).
+
+    ``values`` maps text-input custom ids to strings (select custom ids to lists).
+    """
+    filled: set[str] = set()
+
+    def answer(component: dict[str, Any]) -> dict[str, Any]:
+        kind = component["type"]
+        if kind == 1:
+            return {"type": 1, "components": [answer(c) for c in component["components"]]}
+        if kind == 18:
+            return {"type": 18, "component": answer(component["component"])}
+        custom_id = component.get("custom_id", "")
+        filled.add(custom_id)
+        if kind == 4:
+            value = str(values.get(custom_id, component.get("value") or ""))
+            if component.get("required", True) and not value:
+                raise ValueError(f"text input {custom_id!r} is required")
+            if len(value) > component.get("max_length", 4000):
+                raise ValueError(
+                    f"text input {custom_id!r} takes at most {component['max_length']}"
+                )
+            return {"type": 4, "custom_id": custom_id, "value": value}
+        return {"type": kind, "custom_id": custom_id, "values": list(values.get(custom_id, []))}
+
+    components = [answer(c) for c in modal.get("components") or []]
+    strays = set(values) - filled
+    if strays:
+        raise LookupError(f"modal {modal.get('custom_id')!r} has no input(s) {sorted(strays)}")
+    return {"custom_id": modal["custom_id"], "components": components}

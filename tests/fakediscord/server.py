@@ -33,9 +33,11 @@ from tests.fakediscord.interactions import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
     MESSAGE_COMPONENT,
+    MODAL_SUBMIT,
     OptionBuilder,
     component_data,
     interaction_payload,
+    modal_submit_data,
 )
 from tests.fakediscord.messages import MessageStore, StoredMessage
 from tests.fakediscord.recorder import (
@@ -369,6 +371,33 @@ class FakeDiscord:
             channel=guild.channels[message.channel_id],
             user=user,
             message=message,
+        )
+
+    async def submit_modal(
+        self,
+        interaction_id: int,
+        values: dict[str, Any],
+        *,
+        user: FakeMember | FakeUser | None = None,
+    ) -> int:
+        """Fill in and submit the modal the bot opened in answer to ``interaction_id``.
+
+        The submitter defaults to whoever triggered that interaction.
+        """
+        record = self.recorder.interactions[interaction_id]
+        opened = record.first_callback
+        if opened is None or opened.type != 9:
+            raise LookupError(f"interaction {interaction_id} was not answered with a modal")
+        payload = record.payload
+        guild = self.guilds[int(payload["guild_id"])]
+        message_id = int(payload["message"]["id"]) if "message" in payload else None
+        return await self._send_interaction(
+            kind=MODAL_SUBMIT,
+            data=modal_submit_data(opened.data, values),
+            guild=guild,
+            channel=guild.channels[int(payload["channel_id"])],
+            user=user or guild.members[int(payload["member"]["user"]["id"])],
+            message=None if message_id is None else self.messages.get(message_id),
         )
 
     async def request_reconnect(self) -> None:
