@@ -163,8 +163,8 @@ async def test_heartbeats_are_acked(
     fake_discord.heartbeat_interval = 0.05
     async with running_bot(bot):
         await fake_discord.wait_for(lambda: fake_discord.heartbeat_acks >= 3, TIMEOUT, "3 acks")
-        assert bot.latency != float("inf")
-    assert fake_discord.heartbeat_acks == fake_discord.heartbeats
+        assert bot.latency != float("inf")  # the client saw an ACK for its heartbeat
+    assert 3 <= fake_discord.heartbeat_acks <= fake_discord.heartbeats
 
 
 async def test_command_sync_is_stored(
@@ -355,13 +355,14 @@ async def test_unanswered_interaction_is_flagged_late(
         answered = await fake_discord.slash("lesson show", {"lesson": "intro"})
         await fake_discord.wait_for_response(answered, TIMEOUT)
         ignored = await fake_discord.slash("ignore")
-        assert ignored not in [r.id for r in fake_discord.late_interactions]  # still in its window
-        await fake_discord.wait_for(
-            lambda: fake_discord.late_interactions, TIMEOUT, "the window to pass"
+        late = await fake_discord.wait_for(
+            lambda: [r for r in fake_discord.late_interactions if r.id == ignored],
+            TIMEOUT,
+            "the window to pass",
         )
-    late = [r.id for r in fake_discord.late_interactions]
-    assert ignored in late
-    assert fake_discord.unanswered(after=60.0) == []
+    assert late[0].first_callback is None and late[0].response_delay is None
+    assert fake_discord.interactions[answered].first_callback is not None
+    assert fake_discord.unanswered(after=60.0) == []  # nothing is that old
     with pytest.raises(AssertionError, match="late interaction"):
         fake_discord.assert_clean()
 

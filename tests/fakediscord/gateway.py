@@ -79,6 +79,8 @@ class Gateway:
                 if message.type is not WSMsgType.TEXT:
                     break
                 await self._receive(socket, json.loads(message.data), dict(request.query))
+        except ConnectionResetError:
+            pass  # The client went away while we were answering; nothing to clean up.
         finally:
             self._sockets.discard(socket)
             for session in self.sessions.values():
