@@ -24,9 +24,11 @@ import discord.abc
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.demos.limits import DemoGuard
 from bot.health import HEARTBEAT_INTERVAL, Heartbeat, health_path, write_heartbeat
 from bot.lessons.library import LessonLibrary
 from bot.lessons.loader import Problem
+from bot.quiz.service import QuizService
 from bot.store.database import Store
 
 log = logging.getLogger("studybot.app")
@@ -73,11 +75,22 @@ class LibraryHolder:
 class Services:
     """Feature services the cogs call; features that are not wired stay None.
 
-    Later features (quiz, demo) add their service here and their cog reads it.
+    Tests build a bot with only the services they exercise; ``build_services``
+    wires them all for a real run.
     """
 
-    quiz: Any = None
-    demo: Any = None
+    quiz: QuizService | None = None
+    demo: DemoGuard | None = None
+
+
+def build_services(settings: Settings, store: Store) -> Services:
+    """Create every feature service over the open store, configured from ``settings``."""
+    return Services(
+        quiz=QuizService(store),
+        demo=DemoGuard(
+            cooldown=settings.demo_cooldown_seconds, max_per_guild=settings.demo_max_per_guild
+        ),
+    )
 
 
 class TokenFilter(logging.Filter):
@@ -338,7 +351,7 @@ async def run_bot(settings: Settings, **options: Any) -> int:
     install_token_filter(settings.token)
     content = await load_content(settings)
     async with Store.open(settings.database_path) as store:
-        bot = create_bot(settings, content, store, **options)
+        bot = create_bot(settings, content, store, build_services(settings, store), **options)
         installed = _install_signal_handlers(bot)
         try:
             async with bot:
