@@ -1,0 +1,190 @@
+"""End-to-end tests of the terminal console, driven through stdin."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.console import PROMPT, Console, ConsoleCommand, run_console
+from bot.errors import UserError
+from bot.lessons.library import LessonLibrary
+
+ROOT = Path(__file__).resolve().parents[2]
+LIBRARY, PROBLEMS = LessonLibrary.from_directory(ROOT / "content" / "lessons")
+
+
+def drive(text: str, library: LessonLibrary = LIBRARY, **kwargs: object) -> tuple[int, str]:
+    """Run the console over ``text`` as stdin; return the exit code and everything printed."""
+    stdout = io.StringIO()
+    code = run_console(library, stdin=io.StringIO(text), stdout=stdout, **kwargs)  # type: ignore[arg-type]
+    return code, stdout.getvalue()
+
+
+def test_banner_lists_lessons_and_what_to_try() -> None:
+    """The banner names every lesson and suggests first commands; EOF exits with 0."""
+    assert PROBLEMS == []
+    code, out = drive("")
+    assert code == 0
+    assert out.startswith("Welcome to studybot")
+    for lesson in LIBRARY:
+        assert lesson.id in out
+    assert "show node table" in out and "trace node" in out
+    assert out.rstrip().endswith(PROMPT.rstrip())
+
+
+def test_help_list_and_modes() -> None:
+    """help lists the commands, list shows lessons with their language, modes lists modes."""
+    _, out = drive("help\nhelp trace\nlist gather\nmodes\nquit\n")
+    assert "show <lesson> [mode] [narrow]" in out
+    assert "trace <lesson>: walk a lesson's execution table step by step" in out
+    assert "python-gather-failures" in out and "Python asyncio · ~12 min" in out
+    assert "Modes: overview, flow, code, table, tracker, moments, snapshot, transcript" in out
+    assert out.rstrip().endswith("Bye! Happy studying.")
+
+
+def test_show_with_prefix_and_every_mode() -> None:
+    """show accepts an id prefix and renders each mode of the lesson."""
+    modes = ["overview", "flow", "code", "table", "tracker", "moments", "snapshot", "transcript"]
+    script = "".join(f"show node {m}\n" for m in modes) + "exit\n"
+    _, out = drive(script)
+    assert "## Sequential vs parallel async execution in Node.js\n" in out
+    assert "await Promise.all([task1(), task2()]);" in out
+    assert "3    | Call task2()" in out
+    assert "task1Status | Not started" in out
+    assert "- Use parallel to save time when tasks don't depend on each other" in out
+    assert "This lesson shows two ways to run asynchronous tasks" in out
+
+
+def test_show_narrow_table() -> None:
+    """'narrow' gives the phone-sized table."""
+    _, out = drive("show node table narrow\n")
+    assert "Step 3 · Call task2()\n  Task 1: Finished | Task 2: Started" in out
+
+
+def test_bare_lesson_id_shows_overview() -> None:
+    """Typing a lesson id (or unique prefix) on its own shows its overview."""
+    _, out = drive("python-semaphore\n")
+    assert "## Limiting concurrency in asyncio" in out
+
+
+def test_trace_walks_forward_back_and_jumps() -> None:
+    """trace moves with n, Enter, p, f, l, numbers and goto, and q leaves it."""
+    _, out = drive("trace node\nn\n\np\nl\nf\n6\ngoto 4\nq\nquit\n")
+    prompts = [line.split(">")[0] for line in out.split("\n") if line.startswith("trace ")]
+    assert prompts == [
+        "trace 1/8",
+        "trace 2/8",
+        "trace 3/8",
+        "trace 2/8",
+        "trace 8/8",
+        "trace 1/8",
+        "trace 6/8",
+        "trace 4/8",
+    ]
+    assert "Left the trace of node-sequential-vs-parallel." in out
+    assert "**Tracker** (After Step 3)" in out
+    assert out.rstrip().endswith("Bye! Happy studying.")
+
+
+def test_trace_edges_and_bad_input() -> None:
+    """Stepping past either end, a bad step and garbage each get a friendly line."""
+    _, out = drive("trace python-gather-v\np\nl\nn\n0\n99\ngoto x\nfoo bar\n?\nq\n")
+    assert "This is the first step. Type n for the next one." in out
+    assert "That was the last step. Type f to start over or q to leave." in out
+    assert "There is no step 0: this trace has steps 1-10." in out
+    assert "There is no step 99: this trace has steps 1-10." in out
+    assert "Use a step number, e.g. 3 or goto 3." in out
+    assert "I did not understand 'foo bar'." in out
+
+
+def test_eof_inside_trace_exits_cleanly() -> None:
+    """End of input in the middle of a trace ends the console with 0."""
+    code, out = drive("trace node\nn\n")
+    assert code == 0
+    assert "trace 2/8> " in out
+
+
+def test_mistakes_get_friendly_messages() -> None:
+    """Unknown commands, lessons and modes, and missing arguments, get one helpful line each."""
+    _, out = drive("shwo node\nshow\nshow nosuch\nshow python\nshow node diagram\ntrace\nhelp zz\n")
+    assert "Unknown command 'shwo'. Did you mean 'show'?" in out
+    assert "Which lesson? Use: show <lesson> [mode]" in out
+    assert "There is no lesson called 'nosuch'." in out
+    assert "There is no lesson called 'python'. Did you mean python-gather-failures" in out
+    assert "There is no mode 'diagram'." in out
+    assert "Which lesson? Use: trace <lesson>" in out
+    assert "There is no command 'zz'." in out
+    assert "Traceback" not in out
+
+
+def test_extra_commands_can_be_registered() -> None:
+    """Commands registered by other features run, can read input, and show UserErrors."""
+
+    def greet(console: Console, args: list[str]) -> None:
+        answer = console.read_line("your name? ")
+        console.write(f"hello {answer} {' '.join(args)}")
+
+    def fail(console: Console, args: list[str]) -> None:
+        raise UserError("That did not work, try again.")
+
+    def crash(console: Console, args: list[str]) -> None:
+        raise RuntimeError("boom")
+
+    extra = [
+        ConsoleCommand("greet", "say hello", greet, "greet [words]"),
+        ConsoleCommand("fail", "fail politely", fail),
+        ConsoleCommand("crash", "fail badly", crash),
+    ]
+    _, out = drive("help\ngreet a b\nAda\nfail\ncrash\n", extra_commands=extra)
+    assert "greet [words]" in out
+    assert "your name? hello Ada a b" in out
+    assert "That did not work, try again." in out
+    assert "Sorry, something went wrong with that command." in out
+    assert "boom" not in out
+
+
+def test_register_refuses_taken_names() -> None:
+    """Registering a name or alias that exists raises ValueError."""
+    console = Console(LIBRARY, stdin=io.StringIO(), stdout=io.StringIO())
+    with pytest.raises(ValueError):
+        console.register(ConsoleCommand("show", "again", lambda c, a: None))
+    with pytest.raises(ValueError):
+        console.register(ConsoleCommand("bye", "x", lambda c, a: None, aliases=("exit",)))
+    with pytest.raises(ValueError):
+        console.register(ConsoleCommand("Bad Name", "x", lambda c, a: None))
+
+
+def test_empty_library_still_helps() -> None:
+    """With no lessons the banner says so and commands still answer."""
+    _, out = drive("list\nshow x\n", library=LessonLibrary())
+    assert out.count("No lessons are loaded.") == 2  # the banner and the list command
+    assert "There is no lesson called 'x'." in out
+
+
+def test_control_characters_and_long_lines() -> None:
+    """Control characters are stripped and very long lines refused politely."""
+    _, out = drive("\x1b[Ashow\x00 node\x07\n" + "x" * 5000 + "\n")
+    assert "## Sequential vs parallel async execution in Node.js" in out
+    assert "That line is too long (5000 characters)" in out
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=40),
+            st.sampled_from(["trace node", "n", "p", "goto", "goto -1", "show node", "9" * 30]),
+        ),
+        max_size=15,
+    )
+)
+def test_no_input_raises(lines: list[str]) -> None:
+    """Any sequence of input lines ends cleanly with 0 and prints no traceback."""
+    code, out = drive("\n".join(lines) + "\n")
+    assert code == 0
+    assert "Traceback" not in out
+    assert "Sorry, something went wrong" not in out
