@@ -56,8 +56,15 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console import main as console_main
+    from bot.console_features import ConsoleSession, feature_commands
 
-    return console_main(settings, stdin=sys.stdin, stdout=sys.stdout)
+    session = ConsoleSession(settings)
+    try:
+        return console_main(
+            settings, stdin=sys.stdin, stdout=sys.stdout, extra_commands=feature_commands(session)
+        )
+    finally:
+        session.close()
 
 
 def _cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
@@ -198,11 +205,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"studybot: invalid configuration: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings.log_level)
+    from bot.store.migrations import DatabaseTooNewError, MigrationError
+
     try:
         code: int = args.handler(args, settings)
     except KeyboardInterrupt:
         print("\nBye.")
         return 130
+    except (DatabaseTooNewError, MigrationError) as exc:
+        print(f"studybot: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(
+            f"studybot: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr
+        )
+        return 1
     return code
 
 

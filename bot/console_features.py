@@ -1,0 +1,258 @@
+"""Console commands for the features that need an event loop: quiz, boards, stats, demos.
+
+The console itself is synchronous (it reads lines); these commands share one
+``asyncio.Runner`` for the whole session, so the local database and its
+single writer stay open between commands exactly as they do in the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import zlib
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.config import Settings
+from bot.console import Console, ConsoleCommand
+from bot.demos.model import MODES as DEMO_MODES
+from bot.demos.terminal import run_terminal_demo
+from bot.errors import OptionError, UserError
+from bot.quiz.personal import PersonalQuiz
+from bot.quiz.results import AnswerResult, QuizSummary
+from bot.quiz.service import PERIODS, QuizService
+from bot.store.database import Store
+from bot.store.migrations import DatabaseTooNewError, MigrationError
+
+T = TypeVar("T")
+
+QUIZ_HELP = "Answer with a letter; h = hint, q = stop the quiz."
+
+
+class ConsoleSession:
+    """The console's event loop, local database and quiz service, opened on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.runner = asyncio.Runner()
+        self._store: Store | None = None
+        self._quiz: QuizService | None = None
+        self.user_name = _local_user_name()
+        # A stable id per local user name, so the local leaderboard tells people apart.
+        self.user_id = zlib.crc32(self.user_name.encode("utf-8")) or 1
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the session's loop and return its result."""
+        return self.runner.run(coro)
+
+    @property
+    def database_path(self) -> Path:
+        return self.settings.database_path
+
+    def quiz(self) -> QuizService:
+        """Return the quiz service, opening the local database on first use."""
+        if self._quiz is None:
+            try:
+                self._store = self.run(_open_store(self.database_path))
+            except (DatabaseTooNewError, MigrationError, OSError) as exc:
+                raise UserError(f"Cannot open the database {self.database_path}: {exc}") from None
+            self._quiz = QuizService(self._store)
+        return self._quiz
+
+    def close(self) -> None:
+        """Close the database (committing anything pending) and the loop."""
+        if self._store is not None:
+            self.run(self._store.close())
+            self._store = None
+            self._quiz = None
+        self.runner.close()
+
+
+async def _open_store(path: Path) -> Store:
+    return await Store.open(path)
+
+
+def _local_user_name() -> str:
+    try:
+        return getpass.getuser() or "you"
+    except (KeyError, OSError):
+        return "you"
+
+
+def _demo(session: ConsoleSession, console: Console, args: list[str]) -> None:
+    if not args or args[0] not in DEMO_MODES:
+        console.write("Usage: demo <mode> [task1 seconds] [task2 seconds]")
+        console.write("Modes: " + ", ".join(DEMO_MODES))
+        return
+    durations: list[float] = []
+    for word in args[1:3]:
+        try:
+            durations.append(float(word))
+        except ValueError:
+            raise OptionError(f"'{word[:20]}' is not a number of seconds, e.g. 1.5") from None
+    session.run(run_terminal_demo(args[0], durations or None, as_json=False, out=console.stdout))
+
+
+def _question_text(quiz: PersonalQuiz) -> list[str]:
+    question = quiz.question
+    assert question is not None
+    lines = [f"Question {quiz.number} of {quiz.total}: {question.prompt}"]
+    lines += [f"  {c.letter}) {c.text}" for c in question.choices]
+    return lines
+
+
+def _result_text(result: AnswerResult) -> list[str]:
+    verdict = "Right!" if result.correct else "Not quite."
+    lines = [
+        f"{verdict} The answer is {result.correct_choice.letter}) {result.correct_choice.text}"
+        f"  (+{result.points} points{', hint used' if result.hint_used else ''})"
+    ]
+    if result.explanation:
+        lines.append(f"  {result.explanation}")
+    if result.steps:
+        steps = ", ".join(str(s) for s in result.steps)
+        lines.append(f"  See the trace at step {steps}: trace <lesson> then {result.steps[0]}")
+    return lines
+
+
+def _summary_text(summary: QuizSummary) -> list[str]:
+    lines = [
+        f"Finished {summary.lesson_title}: {summary.correct}/{summary.total} correct, "
+        f"{summary.score}/{summary.max_score} points."
+    ]
+    if summary.practice_note:
+        lines.append(summary.practice_note)
+    else:
+        lines.append("This run counts for the leaderboard.")
+    if summary.missed:
+        lines.append("Type `quiz review` to go over the questions you missed.")
+    return lines
+
+
+def _play(session: ConsoleSession, console: Console, quiz: PersonalQuiz) -> QuizSummary | None:
+    service = session.quiz()
+    console.write(f"{quiz.lesson.title} — {quiz.total} question(s). {QUIZ_HELP}")
+    if quiz.practice:
+        console.write("(Practice: your first completed run of this lesson is the one that counts.)")
+    while quiz.question is not None:
+        console.write("")
+        for text in _question_text(quiz):
+            console.write(text)
+        letters = "/".join(c.letter for c in quiz.question.choices)
+        line = console.read_line(f"answer [{letters}, h, q]> ")
+        if line is None or line.lower() in {"q", "quit", "exit"}:
+            console.write("Quiz stopped. Answers you gave are saved.")
+            return None
+        if line.lower() in {"h", "hint"}:
+            console.write("💡 " + service.use_hint(quiz.run_id, session.user_id))
+            continue
+        letter = line.strip().upper()[:1]
+        try:
+            result = session.run(service.answer(quiz.run_id, session.user_id, letter))
+        except UserError as exc:
+            console.write(str(exc))
+            continue
+        for text in _result_text(result):
+            console.write(text)
+        if result.summary is not None:
+            console.write("")
+            for text in _summary_text(result.summary):
+                console.write(text)
+            return result.summary
+    return None
+
+
+class QuizCommand:
+    """``quiz <lesson>``, ``quiz retry`` and ``quiz review`` over the local database."""
+
+    def __init__(self, session: ConsoleSession) -> None:
+        self.session = session
+        self.last_run: int | None = None
+
+    def __call__(self, console: Console, args: list[str]) -> None:
+        service = self.session.quiz()
+        user = self.session.user_id
+        if not args:
+            console.write("Usage: quiz <lesson> | quiz retry | quiz review")
+            return
+        if args[0] in {"retry", "review"}:
+            if self.last_run is None:
+                console.write("Finish a quiz first: quiz <lesson>")
+                return
+            if args[0] == "retry":
+                quiz = self.session.run(service.retry(self.last_run, user))
+            else:
+                quiz = self.session.run(service.review_missed(self.last_run, user))
+        else:
+            lesson = console.resolve(args[0])
+            quiz = self.session.run(
+                service.start_personal(None, user, self.session.user_name, lesson)
+            )
+        summary = _play(self.session, console, quiz)
+        if summary is not None:
+            self.last_run = summary.run_id
+
+
+def _leaderboard(session: ConsoleSession, console: Console, args: list[str]) -> None:
+    period = "all"
+    lesson_id: str | None = None
+    for word in args:
+        if word in PERIODS:
+            period = word
+        else:
+            lesson_id = console.resolve(word).id
+    service = session.quiz()
+    entries = session.run(service.leaderboard(None, lesson_id, period))
+    when = "this week" if period == "week" else "all time"
+    console.write(f"Leaderboard ({lesson_id or 'all lessons'}, {when})")
+    if not entries:
+        console.write("  Nobody has finished a quiz yet. Try: quiz <lesson>")
+        return
+    for entry in entries:
+        console.write(f"  {entry.rank:>2}. {entry.name:<20} {entry.points:>6} pts")
+    mine = session.run(service.rank_of(None, session.user_id, lesson_id, period))
+    if mine is not None and all(e.user_id != mine.user_id for e in entries):
+        console.write(f"  You: #{mine.rank} with {mine.points} pts")
+
+
+def _stats(session: ConsoleSession, console: Console, args: list[str]) -> None:
+    stats = session.run(session.quiz().stats(None, session.user_id))
+    accuracy = f"{100 * stats.correct / stats.answered:.0f}%" if stats.answered else "—"
+    console.write(f"Progress for {stats.name or session.user_name}")
+    console.write(f"  lessons done   {stats.lessons_done}")
+    console.write(f"  quiz runs      {stats.runs}")
+    console.write(f"  answers        {stats.correct}/{stats.answered} correct ({accuracy})")
+    console.write(f"  streak         {stats.current_streak} day(s), best {stats.best_streak}")
+    for missed in stats.hardest[:3]:
+        console.write(f"  hardest        {missed.lesson_id} question {missed.question_index + 1}")
+
+
+def feature_commands(session: ConsoleSession) -> list[ConsoleCommand]:
+    """Return the console commands that need the session's loop and database."""
+    return [
+        ConsoleCommand(
+            "demo",
+            "run a live async demo (" + ", ".join(DEMO_MODES[:4]) + ", ...)",
+            lambda console, args: _demo(session, console, args),
+            "demo <mode> [task1 s] [task2 s]",
+        ),
+        ConsoleCommand(
+            "quiz",
+            "take a lesson's quiz (scores saved locally)",
+            QuizCommand(session),
+            "quiz <lesson> | quiz retry | quiz review",
+        ),
+        ConsoleCommand(
+            "leaderboard",
+            "the local leaderboard",
+            lambda console, args: _leaderboard(session, console, args),
+            "leaderboard [lesson] [week|all]",
+            aliases=("top",),
+        ),
+        ConsoleCommand(
+            "stats",
+            "your progress: lessons done, accuracy, streak",
+            lambda console, args: _stats(session, console, args),
+        ),
+    ]

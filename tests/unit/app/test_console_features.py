@@ -1,0 +1,72 @@
+"""The console's quiz, leaderboard, stats and demo commands, driven through stdin."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from pathlib import Path
+
+from bot.config import Settings
+from bot.console import main as console_main
+from bot.console_features import ConsoleSession, feature_commands
+
+SEED = "node-sequential-vs-parallel"
+
+
+def _run(settings: Settings, text: str) -> str:
+    session = ConsoleSession(settings)
+    out = io.StringIO()
+    try:
+        code = console_main(
+            settings, stdin=io.StringIO(text), stdout=out, extra_commands=feature_commands(session)
+        )
+    finally:
+        session.close()
+    assert code == 0
+    return out.getvalue()
+
+
+def test_quiz_then_leaderboard_and_stats(tmp_path: Path) -> None:
+    """A quiz taken in the console is committed and shows on the local board and stats."""
+    settings = Settings(database_path=tmp_path / "local.db")
+    out = _run(settings, f"quiz {SEED}\nh\nA\nB\nD\nleaderboard\nstats\nquit\n")
+    assert "💡 Check the 'Action' and 'Task 2 Status' columns" in out
+    assert "Right! The answer is A) Step 3  (+50 points, hint used)" in out
+    assert "Not quite. The answer is C) Task2 starts immediately after task1 starts" in out
+    assert "2/3 correct, 150/300 points." in out
+    assert "This run counts for the leaderboard." in out
+    assert "150 pts" in out
+    assert "2/3 correct (67%)" in out
+    with sqlite3.connect(tmp_path / "local.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 3
+
+
+def test_second_run_is_practice_and_review_covers_missed(tmp_path: Path) -> None:
+    """Only the first completed run counts; review asks only the missed question."""
+    settings = Settings(database_path=tmp_path / "local.db")
+    _run(settings, f"quiz {SEED}\nA\nB\nD\nquit\n")
+    out = _run(settings, f"quiz {SEED}\nA\nB\nC\nquiz review\nquit\n")
+    assert "Practice run: only your first completed run" in out
+    assert "Finish a quiz first" not in out
+    assert "You got them all" in out or "nothing to review" in out.lower()
+
+
+def test_quiz_garbage_and_quit_midway(tmp_path: Path) -> None:
+    """Bad letters get a friendly line; q stops the quiz and keeps given answers."""
+    settings = Settings(database_path=tmp_path / "local.db")
+    out = _run(settings, f"quiz {SEED}\nZ\n\x1b[A\nA\nq\nquiz nosuchlesson\nquit\n")
+    assert "Traceback" not in out
+    assert "Quiz stopped. Answers you gave are saved." in out
+    assert "There is no lesson called 'nosuchlesson'" in out
+    with sqlite3.connect(tmp_path / "local.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 1
+
+
+def test_demo_runs_in_the_console(tmp_path: Path) -> None:
+    """demo runs the scenario live and prints the report; bad input is explained."""
+    settings = Settings(database_path=tmp_path / "local.db")
+    out = _run(settings, "demo sequential 0.05 0.06\ndemo warp\ndemo parallel x\nquit\n")
+    assert "Execution table" in out
+    assert "task2 starts" in out.lower() or "task2  started" in out
+    assert "Usage: demo <mode>" in out
+    assert "'x' is not a number of seconds" in out
