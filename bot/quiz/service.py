@@ -64,6 +64,8 @@ ROUND_SECONDS_MAX = 120
 SESSION_IDLE_SECONDS = 2 * 60 * 60
 """Personal quizzes idle this long are forgotten (their buttons say the quiz is gone)."""
 
+PRUNE_EVERY_SECONDS = 60.0
+
 
 def _wall_ms() -> int:
     return int(time.time() * 1000)
@@ -89,6 +91,7 @@ class QuizService:
         self._personal: dict[int, PersonalQuiz] = {}
         self._rounds: dict[int, ChannelRound] = {}
         self._channels: dict[int, int | None] = {}
+        self._pruned_at = clock()
 
     # --- personal quizzes -----------------------------------------------------------
 
@@ -133,7 +136,11 @@ class QuizService:
         return quiz
 
     def _forget_idle(self) -> None:
-        cutoff = self._clock() - SESSION_IDLE_SECONDS
+        now = self._clock()
+        if now - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return
+        self._pruned_at = now
+        cutoff = now - SESSION_IDLE_SECONDS
         for run_id in [r for r, q in self._personal.items() if q.last_used < cutoff]:
             del self._personal[run_id]
 
@@ -185,20 +192,22 @@ class QuizService:
         answer_ms = max(0, int((self._clock() - quiz.shown_at) * 1000))
         quiz.busy = True
         try:
-            answer_id = await self._store.record_answer(
-                AnswerRecord(
-                    run_id,
-                    quiz.guild_id,
-                    quiz.lesson.id,
-                    user_id,
-                    quiz.owner_name,
-                    index,
-                    letter,
-                    correct,
-                    hint_used,
-                    answer_ms,
-                    points,
-                    now_ms,
+            answer_id = await asyncio.shield(
+                self._store.record_answer(
+                    AnswerRecord(
+                        run_id,
+                        quiz.guild_id,
+                        quiz.lesson.id,
+                        user_id,
+                        quiz.owner_name,
+                        index,
+                        letter,
+                        correct,
+                        hint_used,
+                        answer_ms,
+                        points,
+                        now_ms,
+                    )
                 )
             )
         except ConflictError:
@@ -358,9 +367,6 @@ class QuizService:
             raise OptionError("Close the open question before opening the next one.")
         if not game.has_next:
             raise OptionError("The round has no questions left.")
-        await self._store.set_round_state(
-            run_id, message_id=game.message_id, current_question=game.position + 1
-        )
         game.position += 1
         game.answers = {}
         game.opened_at = self._clock()
@@ -393,22 +399,20 @@ class QuizService:
         answer_ms = int(elapsed * 1000)
         entry = RoundAnswer(user_id, user_name, letter, correct, points, answer_ms)
         game.answers[user_id] = entry  # reserved before the first await
-        write = asyncio.ensure_future(
-            self._store.record_answer(
-                AnswerRecord(
-                    run_id,
-                    game.guild_id,
-                    game.lesson.id,
-                    user_id,
-                    user_name,
-                    index,
-                    letter,
-                    correct,
-                    False,
-                    answer_ms,
-                    points,
-                    self._wall_ms(),
-                )
+        write = self._store.record_answer(
+            AnswerRecord(
+                run_id,
+                game.guild_id,
+                game.lesson.id,
+                user_id,
+                user_name,
+                index,
+                letter,
+                correct,
+                False,
+                answer_ms,
+                points,
+                self._wall_ms(),
             )
         )
         entry.write = write

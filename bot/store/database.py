@@ -31,7 +31,6 @@ import aiosqlite
 from bot.store.migrations import apply_migrations
 from bot.store.records import (
     AnswerRecord,
-    ConflictError,
     LeaderboardEntry,
     MissedQuestion,
     PlayerTotals,
@@ -252,17 +251,15 @@ class Store:
             return None
         return EnsureUser(user_id, name, at)
 
-    async def _write(self, *ops: Op | None) -> Any:
+    def _submit(self, *ops: Op | None) -> asyncio.Future[Any]:
         chosen = [op for op in ops if op is not None]
         future = self._writer.submit(*chosen)
         for op in chosen[:-1]:
             op.future.add_done_callback(_consume)
-        try:
-            return await future
-        except sqlite3.IntegrityError as exc:
-            if "UNIQUE" in str(exc):
-                raise ConflictError(str(exc)) from exc
-            raise
+        return future
+
+    async def _write(self, *ops: Op | None) -> Any:
+        return await self._submit(*ops)
 
     # --- writes -----------------------------------------------------------------
 
@@ -282,14 +279,17 @@ class Store:
         """Store a round's message id and open question (position), for recovery."""
         await self._write(SetRoundState(run_id, message_id, current_question))
 
-    async def record_answer(self, answer: AnswerRecord) -> int:
-        """Record one answer; return its id once the transaction holding it is committed.
+    def record_answer(self, answer: AnswerRecord) -> asyncio.Future[int]:
+        """Queue one answer; the returned future gives its id once its transaction is committed.
 
-        Raise ``ConflictError`` if the user already answered that question of that run.
+        Await the future (``await store.record_answer(a)``). It raises
+        ``ConflictError`` if the user already answered that question of that run.
+        The answer is queued when this returns, so it is written even if the
+        caller stops waiting; a plain future (no task) keeps the hot path cheap.
         """
         self._last_answer_id += 1
         user = self._user_op(answer.user_id, answer.user_name, answer.created_at)
-        return cast(int, await self._write(user, RecordAnswer(self._last_answer_id, answer)))
+        return self._submit(user, RecordAnswer(self._last_answer_id, answer))
 
     async def finish_run(self, finish: RunFinish) -> bool:
         """Close a run and add its totals; return whether it counted for the leaderboard."""

@@ -7,6 +7,7 @@ quiz service changing.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Protocol
 
@@ -30,7 +31,7 @@ class QuizStore(Protocol):
         self, run_id: int, *, message_id: int | None, current_question: int | None
     ) -> None: ...
 
-    async def record_answer(self, answer: AnswerRecord) -> int: ...
+    def record_answer(self, answer: AnswerRecord) -> asyncio.Future[int]: ...
 
     async def finish_run(self, finish: RunFinish) -> bool: ...
 

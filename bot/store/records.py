@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 
 class ConflictError(Exception):
@@ -43,9 +43,8 @@ class RunStart:
     seconds: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerRecord:
-    """One answer to record: one per user, question and run."""
+class AnswerRecord(NamedTuple):
+    """One answer to record: one per user, question and run (a tuple: cheap on the hot path)."""
 
     run_id: int
     guild_id: int

@@ -8,8 +8,9 @@ into the next transaction together (group commit): a quiz night with a thousand
 people answering at once costs a handful of commits, not a thousand.
 
 The write connection is a plain ``sqlite3`` connection owned by one dedicated
-thread; a whole batch is applied in one hop to that thread with ``executemany``
-per statement (aiosqlite would cost one thread hop per statement). Operations
+thread; a whole batch is applied in one hop to that thread, each table's rows
+in a few multi-row statements (aiosqlite would cost one thread hop per
+statement, and ``executemany`` one GIL hand-off per row). Operations
 in one batch were all pending at the same time, so applying them grouped by
 kind (users, runs, answers, finishes, ...) is a valid order for them.
 """
@@ -20,12 +21,20 @@ import asyncio
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
-from bot.store.records import ALL_LESSONS, ALL_TIME, AnswerRecord, RunFinish, RunStart
+from bot.store.records import (
+    ALL_LESSONS,
+    ALL_TIME,
+    AnswerRecord,
+    ConflictError,
+    RunFinish,
+    RunStart,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,28 +113,67 @@ class SetMeta(Op):
     value: str
 
 
-INSERT_USER = """
-INSERT INTO users (id, name, updated_at) VALUES (?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at
-WHERE name != excluded.name
-"""
-INSERT_GUILD = "INSERT OR IGNORE INTO guilds (id, created_at) VALUES (?, ?)"
-INSERT_RUN = """
-INSERT INTO quiz_runs (id, kind, guild_id, channel_id, owner_id, lesson_id, questions,
-                       seconds, started_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
+@dataclass(frozen=True, slots=True)
+class BulkInsert:
+    """An INSERT whose VALUES list is repeated for many rows in one statement.
+
+    One statement per 256 rows (instead of one ``executemany`` step per row)
+    means the writer thread drops and re-takes the GIL a few times per batch,
+    not once per row; under load the event loop holds the GIL most of the
+    time, and every re-take can wait up to the interpreter's switch interval.
+    """
+
+    head: str
+    row: str
+    tail: str = ""
+
+    def sql(self, rows: int) -> str:
+        """Return the statement for ``rows`` rows (cached by sqlite3 per distinct text)."""
+        return f"{self.head} VALUES {', '.join([self.row] * rows)} {self.tail}"
+
+
+# Chunk sizes keep the distinct statement texts (and so sqlite3's cache) small and
+# stay under SQLite's bound-parameter limit (999 before 3.32, 32766 since).
+CHUNKS = (256, 64, 16, 4, 1) if sqlite3.sqlite_version_info >= (3, 32) else (64, 16, 4, 1)
+
+
+def insert_rows(
+    conn: sqlite3.Connection, insert: BulkInsert, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows`` with as few statements as the chunk sizes allow."""
+    done = 0
+    for size in CHUNKS:
+        if len(rows) - done < size:
+            continue
+        sql = insert.sql(size)
+        while len(rows) - done >= size:
+            conn.execute(sql, list(chain.from_iterable(rows[done : done + size])))
+            done += size
+
+
+INSERT_USER = BulkInsert(
+    "INSERT INTO users (id, name, updated_at)",
+    "(?, ?, ?)",
+    "ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at "
+    "WHERE name != excluded.name",
+)
+INSERT_GUILD = BulkInsert("INSERT OR IGNORE INTO guilds (id, created_at)", "(?, ?)")
+INSERT_RUN = BulkInsert(
+    "INSERT INTO quiz_runs (id, kind, guild_id, channel_id, owner_id, lesson_id, questions, "
+    "seconds, started_at)",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+)
 UPDATE_ROUND = "UPDATE quiz_runs SET message_id = ?, current_question = ? WHERE id = ?"
-INSERT_ANSWER = """
-INSERT INTO answers (id, run_id, user_id, question_index, choice, correct, hint_used,
-                     answer_ms, points, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-"""
-BUMP_CHOICE = """
-INSERT INTO choice_counts (guild_id, lesson_id, question_index, choice, count)
-VALUES (?, ?, ?, ?, ?)
-ON CONFLICT DO UPDATE SET count = count + excluded.count
-"""
+INSERT_ANSWER = BulkInsert(
+    "INSERT INTO answers (id, run_id, user_id, question_index, choice, correct, hint_used, "
+    "answer_ms, points, created_at)",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+)
+BUMP_CHOICE = BulkInsert(
+    "INSERT INTO choice_counts (guild_id, lesson_id, question_index, choice, count)",
+    "(?, ?, ?, ?, ?)",
+    "ON CONFLICT DO UPDATE SET count = count + excluded.count",
+)
 CLAIM_COMPLETION = """
 INSERT OR IGNORE INTO lesson_completions (guild_id, user_id, lesson_id, run_id, completed_at)
 VALUES (?, ?, ?, ?, ?)
@@ -135,30 +183,34 @@ UPDATE quiz_runs SET finished_at = ?, score = ?, answered = ?, correct = ?,
                      counts_for_leaderboard = ?, current_question = NULL
 WHERE id = ? AND finished_at IS NULL
 """
-ADD_SCORE = """
-INSERT INTO scores (guild_id, lesson_id, week, user_id, points) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT DO UPDATE SET points = points + excluded.points
-"""
-ADD_USER_STATS = """
-INSERT INTO user_stats (guild_id, user_id, runs, answered, correct) VALUES (?, ?, 1, ?, ?)
-ON CONFLICT DO UPDATE SET runs = runs + 1, answered = answered + excluded.answered,
-                          correct = correct + excluded.correct
-"""
-ADD_QUESTION_STATS = """
-INSERT INTO user_question_stats (guild_id, user_id, lesson_id, question_index, attempts, misses)
-VALUES (?, ?, ?, ?, 1, ?)
-ON CONFLICT DO UPDATE SET attempts = attempts + 1, misses = misses + excluded.misses
-"""
+ADD_SCORE = BulkInsert(
+    "INSERT INTO scores (guild_id, lesson_id, week, user_id, points)",
+    "(?, ?, ?, ?, ?)",
+    "ON CONFLICT DO UPDATE SET points = points + excluded.points",
+)
+ADD_USER_STATS = BulkInsert(
+    "INSERT INTO user_stats (guild_id, user_id, runs, answered, correct)",
+    "(?, ?, 1, ?, ?)",
+    "ON CONFLICT DO UPDATE SET runs = runs + 1, answered = answered + excluded.answered, "
+    "correct = correct + excluded.correct",
+)
+ADD_QUESTION_STATS = BulkInsert(
+    "INSERT INTO user_question_stats (guild_id, user_id, lesson_id, question_index, attempts, "
+    "misses)",
+    "(?, ?, ?, ?, 1, ?)",
+    "ON CONFLICT DO UPDATE SET attempts = attempts + 1, misses = misses + excluded.misses",
+)
 # In an UPDATE's SET every column reads the old row, so both CASEs see the old last_day.
-TOUCH_STREAK = """
-INSERT INTO streaks (guild_id, user_id, current, best, last_day) VALUES (?, ?, 1, 1, ?)
-ON CONFLICT DO UPDATE SET
+TOUCH_STREAK = BulkInsert(
+    "INSERT INTO streaks (guild_id, user_id, current, best, last_day)",
+    "(?, ?, 1, 1, ?)",
+    """ON CONFLICT DO UPDATE SET
     current = CASE WHEN excluded.last_day <= last_day THEN current
                    WHEN excluded.last_day = last_day + 1 THEN current + 1 ELSE 1 END,
     best = max(best, CASE WHEN excluded.last_day <= last_day THEN current
                           WHEN excluded.last_day = last_day + 1 THEN current + 1 ELSE 1 END),
-    last_day = max(last_day, excluded.last_day)
-"""
+    last_day = max(last_day, excluded.last_day)""",
+)
 SET_META = """
 INSERT INTO meta (key, value) VALUES (?, ?)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value
@@ -244,17 +296,13 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
             finishes.append(op)
         else:
             others.append(op)
-    if users:
-        conn.executemany(INSERT_USER, users.values())
-    if guilds:
-        conn.executemany(INSERT_GUILD, guilds.values())
-    if runs:
-        conn.executemany(INSERT_RUN, runs)
+    insert_rows(conn, INSERT_USER, list(users.values()))
+    insert_rows(conn, INSERT_GUILD, list(guilds.values()))
+    insert_rows(conn, INSERT_RUN, runs)
     if rounds:
         conn.executemany(UPDATE_ROUND, rounds)
-    if answers:
-        conn.executemany(INSERT_ANSWER, answers)
-        conn.executemany(BUMP_CHOICE, [(*key, n) for key, n in choices.items()])
+    insert_rows(conn, INSERT_ANSWER, answers)
+    insert_rows(conn, BUMP_CHOICE, [(*key, n) for key, n in choices.items()])
     counted = _finish(conn, finishes) if finishes else {}
     for op in others:
         if isinstance(op, ResetScores):
@@ -280,7 +328,6 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
 def _finish(conn: sqlite3.Connection, finishes: list[FinishRun]) -> dict[int, bool]:
     """Close runs and add their totals; return, per op id, whether the run counted."""
     counted: dict[int, bool] = {}
-    run_rows: list[tuple[object, ...]] = []
     scores: list[tuple[int, str, int, int, int]] = []
     stats: list[tuple[int, int, int, int]] = []
     questions: list[tuple[int, int, str, int, int]] = []
@@ -292,24 +339,27 @@ def _finish(conn: sqlite3.Connection, finishes: list[FinishRun]) -> dict[int, bo
             counted[id(op)] = False
             continue
         seen.add(f.run_id)
-        still_open = conn.execute(
-            "SELECT 1 FROM quiz_runs WHERE id = ? AND finished_at IS NULL", (f.run_id,)
-        ).fetchone()
-        if still_open is None:  # finished already (say, twice after a restart): add nothing
+        total = sum(p.points for p in f.players)
+        answered = sum(p.answered for p in f.players)
+        correct = sum(p.correct for p in f.players)
+        counts = f.kind == "round"
+        closed = conn.execute(
+            FINISH_RUN, (f.finished_at, total, answered, correct, counts, f.run_id)
+        )
+        if closed.rowcount != 1:  # finished already (say, twice after a restart): add nothing
             counted[id(op)] = False
             continue
-        counts = f.kind == "round"
         if f.kind == "personal" and f.players:
             owner = f.players[0].user_id
             claim = conn.execute(
                 CLAIM_COMPLETION, (f.guild_id, owner, f.lesson_id, f.run_id, f.finished_at)
             )
-            counts = claim.rowcount == 1
+            if claim.rowcount == 1:
+                counts = True
+                conn.execute(
+                    "UPDATE quiz_runs SET counts_for_leaderboard = 1 WHERE id = ?", (f.run_id,)
+                )
         counted[id(op)] = counts
-        total = sum(p.points for p in f.players)
-        answered = sum(p.answered for p in f.players)
-        correct = sum(p.correct for p in f.players)
-        run_rows.append((f.finished_at, total, answered, correct, counts, f.run_id))
         for p in f.players:
             if counts:
                 for lesson in (ALL_LESSONS, f.lesson_id):
@@ -319,11 +369,10 @@ def _finish(conn: sqlite3.Connection, finishes: list[FinishRun]) -> dict[int, bo
             streaks.append((f.guild_id, p.user_id, f.day))
             for index, right in p.questions:
                 questions.append((f.guild_id, p.user_id, f.lesson_id, index, 0 if right else 1))
-    conn.executemany(FINISH_RUN, run_rows)
-    conn.executemany(ADD_SCORE, scores)
-    conn.executemany(ADD_USER_STATS, stats)
-    conn.executemany(ADD_QUESTION_STATS, questions)
-    conn.executemany(TOUCH_STREAK, streaks)
+    insert_rows(conn, ADD_SCORE, scores)
+    insert_rows(conn, ADD_USER_STATS, stats)
+    insert_rows(conn, ADD_QUESTION_STATS, questions)
+    insert_rows(conn, TOUCH_STREAK, streaks)
     return counted
 
 
@@ -398,7 +447,9 @@ class Writer:
             for op, outcome in zip(batch, outcomes, strict=True):
                 if op.future.done():  # the caller gave up waiting; the write stands
                     continue
-                if isinstance(outcome, BaseException):
+                if isinstance(outcome, sqlite3.IntegrityError) and "UNIQUE" in str(outcome):
+                    op.future.set_exception(ConflictError(str(outcome)))
+                elif isinstance(outcome, BaseException):
                     op.future.set_exception(outcome)
                 else:
                     op.future.set_result(outcome)
