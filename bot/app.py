@@ -40,6 +40,7 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.lessons",
     "bot.cogs.trace",
     "bot.cogs.help",
+    "bot.cogs.demo",
 )
 
 SYNC_HASH_KEY = "command_sync_hash"
@@ -280,7 +281,9 @@ class StudyBot(commands.Bot):
             await asyncio.sleep(HEARTBEAT_INTERVAL)
 
     async def close(self) -> None:
-        """Stop the heartbeat and disconnect."""
+        """Stop running demos (their messages say why), stop the heartbeat, and disconnect."""
+        if self.services.demo is not None:
+            await self.services.demo.cancel_all()
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,0 +1,456 @@
+"""/demo: run a built-in asyncio scenario live in the bot's own loop and show what happened.
+
+The command answers at once, then runs the demo as a task of its own (so the
+handler never holds up the gateway) and edits the message as tasks start and
+finish. Edits go through an ``EditThrottle`` at ``settings.demo_edit_interval``
+(about one per second), well under Discord's edit rate limit. The final edit
+carries the real run's table, tracker, timings, a text Gantt chart and the
+PNG chart, split over followups when the report outgrows one message.
+
+``DemoGuard`` decides who may start a demo (cooldown, per-guild cap); its
+errors are ``UserError``s, so the one error handler answers them ephemerally.
+On shutdown ``StudyBot.close`` cancels every demo first; each session then
+edits its message to say the demo was stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cogs.errors import APOLOGY, new_error_id
+from bot.cogs.limits import (
+    CHOICE_NAME,
+    EMBED_DESCRIPTION,
+    EMBED_TITLE,
+    EMBED_TOTAL,
+    FIELD_NAME,
+    FIELD_VALUE,
+    FIELDS,
+    shorten,
+)
+from bot.cogs.views import GuardedView
+from bot.demos.chart import render_gantt_png
+from bot.demos.engine import DemoHandle, validate_options
+from bot.demos.limits import SHUTDOWN_NOTE, DemoCooldownError, DemoGuard
+from bot.demos.model import MAX_DURATION, MIN_DURATION, MODE_SUMMARIES, MODES, DemoOptions, DemoRun
+from bot.demos.prediction import PredictionQuestion, ask_prediction, judge_prediction
+from bot.demos.report import DemoReport, build_report, render_progress
+from bot.demos.throttle import EditThrottle
+from bot.errors import UserError
+
+if TYPE_CHECKING:
+    from bot.app import StudyBot
+
+log = logging.getLogger("studybot.demo")
+
+DEMO_COLOUR = discord.Colour.gold()
+STOPPED_COLOUR = discord.Colour.dark_grey()
+GANTT_FILENAME = "demo-gantt.png"
+PREDICTION_TIMEOUT = 60.0
+# How long unloading the cog waits for sessions to post their last edit.
+UNLOAD_GRACE = 10.0
+# Room kept under Discord's 6000-character total per message, for safety.
+MESSAGE_BUDGET = EMBED_TOTAL - 200
+UNLOAD_NOTE = "the demo feature was reloaded"
+UNAVAILABLE = "Demos are not available on this bot right now."
+NOT_YOUR_PREDICTION = (
+    "This prediction belongs to <@{owner}>. Run `/demo` with `predict:True` to make your own."
+)
+FOOTER = "Run in the bot's own event loop: asyncio.sleep stands in for real work."
+
+
+def mode_choices() -> list[app_commands.Choice[str]]:
+    """Return one readable choice per demo mode (``sequential: await task1, then …``)."""
+    return [
+        app_commands.Choice(
+            name=shorten(
+                f"{mode.replace('_', ' ')}: {MODE_SUMMARIES.get(mode, mode)}", CHOICE_NAME
+            ),
+            value=mode,
+        )
+        for mode in MODES
+    ]
+
+
+def durations_text(options: DemoOptions) -> str:
+    """Return ``task1 1 s · task2 1.5 s`` (and the limit for semaphore)."""
+    text = " · ".join(
+        f"{name} {seconds:g} s"
+        for name, seconds in zip(options.task_names, options.durations, strict=True)
+    )
+    return text + (f" · at most {options.limit} at once" if options.limit else "")
+
+
+def _description(*parts: str) -> str:
+    text = "\n".join(p for p in parts if p)
+    return text if len(text) <= EMBED_DESCRIPTION else shorten(text, EMBED_DESCRIPTION)
+
+
+def question_embed(
+    options: DemoOptions, question: PredictionQuestion, timeout: float
+) -> discord.Embed:
+    """Return the 'predict first' question shown before the run."""
+    return discord.Embed(
+        title=shorten(f"Demo: {options.mode} · predict first", EMBED_TITLE),
+        description=_description(
+            MODE_SUMMARIES.get(options.mode, options.mode),
+            durations_text(options),
+            "",
+            f"🔮 **{question.prompt}**",
+            f"Pick an answer below within {timeout:g} s; then the demo runs.",
+        ),
+        colour=DEMO_COLOUR,
+    )
+
+
+def progress_embed(
+    options: DemoOptions,
+    bars: str,
+    *,
+    notes: Sequence[str] = (),
+) -> discord.Embed:
+    """Return the live view: the mode, its durations, one progress bar per task, any notes."""
+    return discord.Embed(
+        title=shorten(f"Demo: {options.mode} · running", EMBED_TITLE),
+        description=_description(
+            MODE_SUMMARIES.get(options.mode, options.mode),
+            durations_text(options),
+            bars,
+            *notes,
+        ),
+        colour=DEMO_COLOUR,
+    )
+
+
+def initial_bars(options: DemoOptions) -> str:
+    """Return the progress bars before any task exists."""
+    return render_progress((), 0.0, mode=options.mode, expected=len(options.durations))
+
+
+def live_bars(handle: DemoHandle) -> str:
+    """Return the progress bars of a running demo."""
+    options = handle.options
+    return render_progress(
+        handle.progress(), handle.elapsed, mode=options.mode, expected=len(options.durations)
+    )
+
+
+def report_embeds(
+    report: DemoReport,
+    *,
+    notes: Sequence[str] = (),
+    image: str | None = None,
+    colour: discord.Colour = DEMO_COLOUR,
+) -> list[list[discord.Embed]]:
+    """Pack the report into messages of embeds, each message within Discord's limits.
+
+    Every section becomes a field (the core keeps each within 1024 characters);
+    a message holds at most ``MESSAGE_BUDGET`` characters over all its embeds
+    and each embed at most 25 fields. The first message gets the title, the
+    summary, ``notes`` and, if ``image`` names an attachment, the chart image.
+    """
+    title = shorten(report.title, EMBED_TITLE)
+    first = discord.Embed(
+        title=title, description=_description(report.summary, *notes), colour=colour
+    )
+    first.set_footer(text=FOOTER)
+    if image is not None:
+        first.set_image(url=f"attachment://{image}")
+    messages: list[list[discord.Embed]] = [[first]]
+    embed = first
+    used = len(first)
+    for name, value in report.sections():
+        name = shorten(name, FIELD_NAME) or "\u200b"
+        value = (value if len(value) <= FIELD_VALUE else shorten(value, FIELD_VALUE)) or "\u200b"
+        cost = len(name) + len(value)
+        if used + cost > MESSAGE_BUDGET:
+            embed = discord.Embed(
+                title=shorten(f"{report.title} (continued)", EMBED_TITLE), colour=colour
+            )
+            messages.append([embed])
+            used = len(embed)
+        elif len(embed.fields) >= FIELDS:
+            embed = discord.Embed(colour=colour)
+            messages[-1].append(embed)
+        embed.add_field(name=name, value=value, inline=False)
+        used += cost
+    return messages
+
+
+def stopped_notes(run: DemoRun) -> list[str]:
+    """Return the line that says why a run did not complete (nothing when it did)."""
+    if run.status == "cancelled":
+        return [f"⏹ **Demo stopped**: {run.note}."]
+    if run.status == "timed_out":
+        return [f"⏱ **Demo stopped**: {run.note}."]
+    return []
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One state of the demo's message: its embeds and, at the end, the PNG chart."""
+
+    embeds: list[discord.Embed]
+    png: bytes | None = None
+    followups: list[list[discord.Embed]] = field(default_factory=list)
+
+
+class PredictionView(GuardedView):
+    """Buttons for the 'predict first' choices; only the person who ran /demo can press them."""
+
+    def __init__(
+        self, options: DemoOptions, question: PredictionQuestion, owner_id: int, timeout: float
+    ) -> None:
+        super().__init__(timeout=timeout)
+        self.options = options
+        self.owner_id = owner_id
+        self.choice: str | None = None
+        for value, label in question.choices:
+            self.add_item(PredictionButton(value, label))
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        """Let only the owner answer; tell anyone else, ephemerally, how to make their own."""
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            NOT_YOUR_PREDICTION.format(owner=self.owner_id), ephemeral=True
+        )
+        return False
+
+
+class PredictionButton(discord.ui.Button[PredictionView]):
+    """One possible answer to the prediction question."""
+
+    def __init__(self, value: str, label: str) -> None:
+        super().__init__(label=shorten(label, 80), style=discord.ButtonStyle.primary)
+        self.value = value
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Record the guess, show it in place of the buttons and let the demo start."""
+        view = self.view
+        if view is None or view.is_finished():
+            return
+        view.choice = self.value
+        embed = progress_embed(
+            view.options,
+            initial_bars(view.options),
+            notes=[f"🔮 You predicted **{self.label}**. Starting…"],
+        )
+        await interaction.response.edit_message(embed=embed, view=None)
+        view.stop()
+
+
+class DemoCog(commands.Cog):
+    """The /demo command and the sessions that keep each demo's message up to date."""
+
+    def __init__(self, bot: StudyBot) -> None:
+        self.bot = bot
+        self.prediction_timeout = PREDICTION_TIMEOUT
+        self._sessions: set[asyncio.Task[None]] = set()
+        self._handles: set[DemoHandle] = set()
+        self._views: set[PredictionView] = set()
+        # user id -> when their unanswered prediction question times out
+        self._predicting: dict[int, float] = {}
+        self._closing = False
+
+    @property
+    def guard(self) -> DemoGuard:
+        """Return the bot's DemoGuard; raise a friendly error when demos are not wired."""
+        guard = self.bot.services.demo
+        if guard is None:
+            raise UserError(UNAVAILABLE)
+        return guard
+
+    @app_commands.command(
+        name="demo", description="Run an asyncio demo live: sequential vs parallel, and more"
+    )
+    @app_commands.describe(
+        mode="Which scenario to run (e.g. compare runs sequential, then parallel)",
+        task1=f"How long task1 takes, in seconds ({MIN_DURATION:g}-{MAX_DURATION:g}, default 1)",
+        task2=f"How long task2 takes, in seconds ({MIN_DURATION:g}-{MAX_DURATION:g}, default 1.5)",
+        predict="Guess the outcome before the run, then see if you were right",
+    )
+    @app_commands.choices(mode=mode_choices())
+    async def demo(
+        self,
+        interaction: discord.Interaction[Any],
+        mode: str,
+        task1: app_commands.Range[float, MIN_DURATION, MAX_DURATION] | None = None,
+        task2: app_commands.Range[float, MIN_DURATION, MAX_DURATION] | None = None,
+        predict: bool = False,
+    ) -> None:
+        """Answer at once, then run the demo in a task that edits the message live."""
+        guard = self.guard
+        options = validate_options(mode, [task1, task2])
+        self.check_admission(guard, interaction.user.id, interaction.guild_id)
+        view: PredictionView | None = None
+        if predict:
+            question = ask_prediction(options)
+            view = PredictionView(
+                options, question, interaction.user.id, timeout=self.prediction_timeout
+            )
+            await interaction.response.send_message(
+                embed=question_embed(options, question, self.prediction_timeout), view=view
+            )
+            self._predicting[interaction.user.id] = time.monotonic() + self.prediction_timeout
+            self._views.add(view)
+        else:
+            await interaction.response.send_message(
+                embed=progress_embed(options, initial_bars(options), notes=["Starting…"])
+            )
+        self._spawn(self._session(interaction, guard, options, view))
+
+    def check_admission(self, guard: DemoGuard, user_id: int, guild_id: int | None) -> None:
+        """Raise a friendly error if ``user_id`` may not start a demo now."""
+        deadline = self._predicting.get(user_id)
+        if deadline is not None:
+            raise DemoCooldownError(max(0.0, deadline - time.monotonic()), running=True)
+        guard.check(user_id, guild_id)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine, name="demo:session")
+        self._sessions.add(task)
+        task.add_done_callback(self._sessions.discard)
+
+    async def _session(
+        self,
+        interaction: discord.Interaction[Any],
+        guard: DemoGuard,
+        options: DemoOptions,
+        view: PredictionView | None,
+    ) -> None:
+        """Ask for a prediction if wanted, run the demo, keep the message live, post the report."""
+        try:
+            await self._run_session(interaction, guard, options, view)
+        except Exception:
+            error_id = new_error_id()
+            log.exception("Demo session failed %s (user %s)", error_id, interaction.user.id)
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.edit_original_response(
+                    content=APOLOGY.format(error_id=error_id), embeds=[], view=None
+                )
+
+    async def _run_session(
+        self,
+        interaction: discord.Interaction[Any],
+        guard: DemoGuard,
+        options: DemoOptions,
+        view: PredictionView | None,
+    ) -> None:
+        notes: list[str] = []
+        guess: str | None = None
+        if view is not None:
+            try:
+                await view.wait()
+            finally:
+                self._views.discard(view)
+                self._predicting.pop(interaction.user.id, None)
+            guess = view.choice
+            if self._closing:
+                embed = progress_embed(
+                    options, initial_bars(options), notes=[f"⏹ **Demo stopped**: {SHUTDOWN_NOTE}."]
+                )
+                with contextlib.suppress(discord.HTTPException):
+                    await interaction.edit_original_response(embed=embed, view=None)
+                return
+            if guess is None:
+                notes.append(
+                    f"🔮 No prediction within {self.prediction_timeout:g} s; running without one."
+                )
+            else:
+                label = dict(ask_prediction(options).choices).get(guess, guess)
+                notes.append(f"🔮 You predicted **{label}**.")
+        try:
+            handle_changed = asyncio.Event()
+            handle = guard.start(
+                options,
+                user_id=interaction.user.id,
+                guild_id=interaction.guild_id,
+                observer=lambda _event: handle_changed.set(),
+            )
+        except UserError as exc:
+            embed = progress_embed(options, initial_bars(options), notes=[*notes, f"⚠️ {exc}"])
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.edit_original_response(embed=embed, view=None)
+            return
+        self._handles.add(handle)
+        handle.add_done_callback(handle_changed.set)
+        interval = self.bot.settings.demo_edit_interval
+        throttle: EditThrottle[Frame] = EditThrottle(
+            lambda frame: self._edit(interaction, frame), interval=interval
+        )
+        try:
+            while not handle.done():
+                throttle.push(Frame([progress_embed(options, live_bars(handle), notes=notes)]))
+                handle_changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(handle_changed.wait(), interval)
+            run = await handle.wait()
+        except BaseException:
+            throttle.cancel()
+            handle.cancel("the demo's session stopped")
+            raise
+        finally:
+            self._handles.discard(handle)
+        final = await self.final_frame(run, guess, notes)
+        await throttle.close(final)
+        for embeds in final.followups:
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.followup.send(embeds=embeds)
+
+    async def final_frame(self, run: DemoRun, guess: str | None, notes: Sequence[str]) -> Frame:
+        """Return the finished message: the report, the verdict and (if it completed) the PNG."""
+        lines = [n for n in notes if not n.startswith("🔮 You predicted")]
+        if guess is not None:
+            lines.append("🔮 " + judge_prediction(run, guess).message)
+        lines += stopped_notes(run)
+        png: bytes | None = None
+        if run.completed and run.spans:
+            # Pillow is CPU work: off the loop, so other demos keep their timing.
+            png = await asyncio.to_thread(render_gantt_png, run)
+        pages = report_embeds(
+            build_report(run),
+            notes=lines,
+            image=GANTT_FILENAME if png is not None else None,
+            colour=DEMO_COLOUR if run.completed else STOPPED_COLOUR,
+        )
+        return Frame(pages[0], png, pages[1:])
+
+    async def _edit(self, interaction: discord.Interaction[Any], frame: Frame) -> None:
+        if frame.png is not None:
+            chart = discord.File(io.BytesIO(frame.png), filename=GANTT_FILENAME)
+            await interaction.edit_original_response(
+                embeds=frame.embeds, attachments=[chart], view=None
+            )
+        else:
+            await interaction.edit_original_response(embeds=frame.embeds, view=None)
+
+    async def cog_unload(self) -> None:
+        """Stop pending predictions and running demos; let each session post its last edit."""
+        self._closing = True
+        for view in list(self._views):
+            view.stop()
+        for handle in list(self._handles):
+            handle.cancel(UNLOAD_NOTE)
+        if self._sessions:
+            _done, pending = await asyncio.wait(set(self._sessions), timeout=UNLOAD_GRACE)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+
+
+async def setup(bot: StudyBot) -> None:
+    """Load /demo."""
+    await bot.add_cog(DemoCog(bot))
