@@ -1,0 +1,273 @@
+"""End to end: /demo runs live in the real StudyBot, through the loopback fake Discord.
+
+Durations are short (0.1-0.15 s) and the edit interval small, so each test
+takes about a second; the bot is built as ``studybot run`` builds it, with
+its services (the DemoGuard) wired by ``build_services``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from bot.app import StudyBot, build_services, create_bot, load_content
+from bot.cogs.demo import GANTT_FILENAME, DemoCog
+from bot.config import Settings
+from bot.store.database import Store
+from tests.e2e.conftest import RunningBot
+from tests.e2e.test_lessons_e2e import answered
+from tests.fakediscord import FakeDiscord, StoredMessage
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+INTERVAL = 0.1
+SHORT = {"task1": 0.1, "task2": 0.15}
+
+
+@contextlib.asynccontextmanager
+async def demobot(
+    fake: FakeDiscord,
+    running_bot: RunningBot,
+    database: Path,
+    **overrides: Any,
+) -> AsyncIterator[StudyBot]:
+    """Run a StudyBot with its services on the fake; ``overrides`` change the demo settings."""
+    settings = Settings(
+        token=fake.token,
+        database_path=database,
+        demo_edit_interval=INTERVAL,
+        demo_cooldown_seconds=0.0,
+    )
+    settings = dataclasses.replace(settings, **overrides)
+    content = await load_content(settings)
+    async with Store.open(database) as store:
+        bot = create_bot(settings, content, store, build_services(settings, store))
+        async with running_bot(bot):
+            yield bot
+
+
+def finished(message: StoredMessage | None) -> bool:
+    """Tell whether a demo message shows its final report."""
+    return message is not None and "Execution table" in message.text
+
+
+async def final_message(fake: FakeDiscord, interaction_id: int) -> StoredMessage:
+    """Wait until the demo started by ``interaction_id`` shows its report; return the message."""
+    await fake.wait_for_response(interaction_id)
+    message = await fake.wait_for(
+        lambda: (m := fake.original_message(interaction_id)) is not None and finished(m) and m,
+        timeout=10,
+        what="the demo's final report",
+    )
+    assert isinstance(message, StoredMessage)
+    return message
+
+
+async def test_sequential_demo_edits_live_and_ends_with_the_report(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """/demo sequential answers at once, edits in place, throttled, and ends with the report."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        interaction = await fake_discord.slash("demo", {"mode": "sequential", **SHORT})
+        first = await answered(fake_discord, interaction)
+        assert "running" in first.text
+        assert "task1" in first.text
+        message = await final_message(fake_discord, interaction)
+    assert not message.ephemeral
+    for heading in ("Timings", "Gantt chart", "Execution table", "Variable tracker"):
+        assert heading in message.text
+    assert "measured" in message.text
+    assert "overhead" in message.text
+    assert "task1 starts" in message.text
+    assert "task1Status" in message.text
+    assert "```" in message.text
+    assert [a.filename for a in message.attachments] == [GANTT_FILENAME]
+    assert message.attachments[0].data.startswith(PNG_SIGNATURE)
+    assert message.embeds[0]["image"]["url"] == f"attachment://{GANTT_FILENAME}"
+    assert message.revisions >= 2  # at least one live edit, then the report
+    assert fake_discord.interactions[interaction].response_delay is not None
+    fake_discord.assert_clean()
+
+
+async def test_compare_demo_reports_both_phases_and_the_speedup(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """/demo compare reports the sequential and parallel totals, the speedup and a PNG chart."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        interaction = await fake_discord.slash("demo", {"mode": "compare", **SHORT})
+        message = await final_message(fake_discord, interaction)
+    assert "**sequential**: measured" in message.text
+    assert "**parallel**: measured" in message.text
+    assert "**speedup**:" in message.text
+    assert "x (ideal 1.67x)" in message.text
+    assert message.attachments[0].data.startswith(PNG_SIGNATURE)
+    fake_discord.assert_clean()
+
+
+def live_edits(fake: FakeDiscord, interaction_id: int) -> list[float]:
+    """Return when each edit of the interaction's original message reached the fake."""
+    token = fake.interactions[interaction_id].token
+    return [r.at for r in fake.requests_to("PATCH", rf"/{re.escape(token)}/messages/@original$")]
+
+
+async def test_live_edits_are_throttled_to_one_per_interval(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A compare demo's many events become at most one message edit per edit interval."""
+    interval = 0.15
+    async with demobot(
+        fake_discord, running_bot, tmp_path / "db.sqlite", demo_edit_interval=interval
+    ):
+        interaction = await fake_discord.slash("demo", {"mode": "compare", **SHORT})
+        await final_message(fake_discord, interaction)
+    edits = live_edits(fake_discord, interaction)
+    assert len(edits) >= 2
+    # N edits at least ``interval`` apart span at least (N - 1) * interval; one edit of slack
+    # for the fake's receive times, which jitter around the bot's send times.
+    span = edits[-1] - edits[0]
+    assert len(edits) <= span / interval + 2
+    fake_discord.assert_clean()
+
+
+async def test_two_users_run_demos_at_the_same_time(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Demos from two users run concurrently, each finishing in its own message."""
+    bob = fake_discord.add_member("bob")
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        durations = {"task1": 0.5, "task2": 0.6}
+        alice_run = await fake_discord.slash("demo", {"mode": "parallel", **durations})
+        bob_run = await fake_discord.slash("demo", {"mode": "taskgroup", **durations}, user=bob)
+        await fake_discord.wait_for_response(alice_run)
+        await fake_discord.wait_for_response(bob_run)
+        guard = bot.services.demo
+        assert guard is not None
+        await fake_discord.wait_for(
+            lambda: len(guard.running) == 2, timeout=5, what="both demos running at once"
+        )
+        alice_message = await final_message(fake_discord, alice_run)
+        bob_message = await final_message(fake_discord, bob_run)
+    assert alice_message.id != bob_message.id
+    assert "Demo: parallel" in alice_message.text
+    assert "Demo: taskgroup" in bob_message.text
+    fake_discord.assert_clean()
+
+
+async def test_a_second_demo_right_away_gets_a_friendly_cooldown(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A second /demo from the same user right away is refused ephemerally, the first runs on."""
+    async with demobot(
+        fake_discord, running_bot, tmp_path / "db.sqlite", demo_cooldown_seconds=60.0
+    ):
+        first = await fake_discord.slash("demo", {"mode": "parallel", **SHORT})
+        await fake_discord.wait_for_response(first)
+        second = await answered(
+            fake_discord, await fake_discord.slash("demo", {"mode": "parallel"})
+        )
+        assert second.ephemeral
+        assert "demo" in second.text
+        assert "still running" in second.text or "try again" in second.text
+        await final_message(fake_discord, first)
+        third = await answered(fake_discord, await fake_discord.slash("demo", {"mode": "parallel"}))
+    assert third.ephemeral
+    assert "You just ran a demo; try again in" in third.text
+    fake_discord.assert_clean()
+
+
+async def test_out_of_range_durations_are_refused(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Discord's picker refuses task1:20; if a value slips through, the reply is friendly."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        with pytest.raises(ValueError, match="outside"):
+            await fake_discord.slash("demo", {"mode": "sequential", "task1": 20})
+        # Drop the synced bounds, as an outdated client might, so the bot itself must refuse.
+        command, _ = fake_discord.commands.find("demo", fake_discord.guild.id)
+        for option in command["options"]:
+            option.pop("min_value", None)
+            option.pop("max_value", None)
+        reply = await answered(
+            fake_discord, await fake_discord.slash("demo", {"mode": "sequential", "task1": 20})
+        )
+    assert reply.ephemeral
+    assert "task1 must be between 0.05 and 10 seconds" in reply.text
+    fake_discord.assert_clean()
+
+
+async def test_predict_first_asks_only_the_invoker_then_judges_the_guess(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """predict:True shows choices only the invoker may press, then judges their guess."""
+    bob = fake_discord.add_member("bob")
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        interaction = await fake_discord.slash(
+            "demo", {"mode": "sequential", "task1": 0.15, "task2": 0.1, "predict": True}
+        )
+        question = await answered(fake_discord, interaction)
+        assert "which task finishes" in question.text
+        labels = {b["label"]: b["custom_id"] for b in question.buttons()}
+        assert set(labels) == {"task1", "task2"}
+        intruder = await answered(
+            fake_discord, await fake_discord.click(question.id, labels["task1"], user=bob)
+        )
+        assert intruder.ephemeral
+        assert "belongs to" in intruder.text
+        click = await fake_discord.click(question.id, labels["task2"])
+        await fake_discord.wait_for_response(click)
+        message = await final_message(fake_discord, interaction)
+    assert message.buttons() == []
+    assert "Not quite: you said task2; task1 finished first." in message.text
+    fake_discord.assert_clean()
+
+
+async def test_an_unanswered_prediction_times_out_and_the_demo_runs(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """With no answer before the timeout, the buttons go away and the demo runs anyway."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        # load_extension imports the cog module afresh, so check the class by name.
+        cog = bot.get_cog("DemoCog")
+        assert type(cog).__name__ == DemoCog.__name__
+        cast(Any, cog).prediction_timeout = 0.3
+        interaction = await fake_discord.slash(
+            "demo", {"mode": "compare", **SHORT, "predict": True}
+        )
+        question = await answered(fake_discord, interaction)
+        assert "how long will the whole run take" in question.text
+        assert len(question.buttons()) >= 2
+        message = await final_message(fake_discord, interaction)
+    assert message.buttons() == []
+    assert "No prediction within 0.3 s" in message.text
+    fake_discord.assert_clean()
+
+
+async def test_shutdown_mid_demo_says_the_demo_was_stopped(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Closing the bot cancels a running demo and edits its message to say why."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        interaction = await fake_discord.slash("demo", {"mode": "sequential", "task1": 10})
+        await fake_discord.wait_for_response(interaction)
+        await fake_discord.wait_for(
+            lambda: (
+                (m := fake_discord.original_message(interaction)) is not None and m.revisions >= 1
+            ),
+            timeout=5,
+            what="a live edit",
+        )
+        guard = bot.services.demo
+        assert guard is not None
+        assert len(guard.running) == 1
+    message = fake_discord.original_message(interaction)
+    assert message is not None
+    assert "Demo stopped" in message.text
+    assert "the bot is shutting down" in message.text
+    assert "Cancelled" in message.text
+    assert message.attachments == []
+    fake_discord.assert_clean()
