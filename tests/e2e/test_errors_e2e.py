@@ -16,7 +16,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.app import EXIT_FAILED, EXIT_OK, create_bot, load_content, run_bot
+from bot.app import EXIT_FAILED, EXIT_OK, create_bot, load_content, run_bot, sync_commands
 from bot.config import DEFAULT_CONTENT_DIR, Settings
 from bot.store.database import Store
 from tests.e2e.conftest import RunningBot
@@ -203,3 +203,37 @@ async def test_a_rejected_token_is_one_line_and_never_logged(
     assert errors[0].exc_info is None
     assert "rejected the token" in errors[0].getMessage()
     assert wrong not in caplog.text
+
+
+async def test_studybot_sync_forces_a_sync_and_can_target_a_guild(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """sync_commands syncs even when nothing changed, globally or to the guild it is given."""
+    settings = Settings(token=fake_discord.token, database_path=tmp_path / "db.sqlite")
+    assert await asyncio.wait_for(sync_commands(settings, None), 10) == EXIT_OK
+    assert await asyncio.wait_for(sync_commands(settings, None), 10) == EXIT_OK
+    assert fake_discord.commands.sync_count == 2
+    guild = fake_discord.guild.id
+    assert await asyncio.wait_for(sync_commands(settings, guild), 10) == EXIT_OK
+    names = {c["name"] for c in fake_discord.commands.in_scope(guild)}
+    assert {"lesson", "trace", "help"} <= names
+    fake_discord.assert_clean()
+
+
+async def test_a_dev_guild_gets_the_commands_instantly(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """With a development guild configured, start-up syncs there and the commands work."""
+    settings = Settings(
+        token=fake_discord.token,
+        database_path=tmp_path / "db.sqlite",
+        dev_guild_id=fake_discord.guild.id,
+    )
+    content = await load_content(settings)
+    async with Store.open(settings.database_path) as store:
+        study = create_bot(settings, content, store)
+        async with running_bot(study):
+            assert fake_discord.commands.in_scope(None) == []
+            reply = await answered(fake_discord, await fake_discord.slash("help"))
+    assert "/trace" in reply.text
+    fake_discord.assert_clean()
