@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from bot.config import Settings
 from bot.errors import OptionError, UnknownLessonError, UserError
 from bot.lessons.library import LessonLibrary
 from bot.lessons.model import MODES, Lesson
@@ -375,3 +376,22 @@ def run_console(
     for command in extra_commands or ():
         console.register(command)
     return console.run()
+
+
+def main(
+    settings: Settings,
+    *,
+    stdin: TextIO,
+    stdout: TextIO,
+    extra_commands: Iterable[ConsoleCommand] | None = None,
+) -> int:
+    """Load the lessons from ``settings.content_dir`` and run the console; return 0."""
+    library, problems = LessonLibrary.from_directory(settings.content_dir)
+    if problems:
+        stdout.write("Some lesson files have problems and were skipped:\n")
+        for problem in problems[:20]:
+            stdout.write(f"  {problem}\n")
+        if len(problems) > 20:
+            stdout.write(f"  ... and {len(problems) - 20} more (run: studybot validate)\n")
+        stdout.write("\n")
+    return run_console(library, stdin=stdin, stdout=stdout, extra_commands=extra_commands)

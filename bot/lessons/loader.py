@@ -111,8 +111,26 @@ class _DuplicateKeyError(yaml.YAMLError):
         super().__init__(f"line {line}: duplicate key {key!r}")
 
 
+MAX_DEPTH = 50
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that refuses duplicate keys instead of keeping the last one."""
+    """A safe loader that refuses duplicate keys and absurdly deep nesting."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        """Compose a node, failing fast (before recursing) if nesting is too deep."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep", mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -164,6 +182,8 @@ def _type_name(value: object) -> str:
 
 
 def _show(value: object) -> str:
+    if not isinstance(value, str | int | float | bool) and value is not None:
+        return _type_name(value)  # never repr a container: YAML aliases can make it huge
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -479,7 +499,7 @@ class _Checker:
         return QuizQuestion(
             prompt=self.text(raw.get("prompt", MISSING), f"{path}.prompt", max_length=MAX_SHORT),
             choices=tuple(choices),
-            answer=str(answer),
+            answer=answer if isinstance(answer, str) else "",
             hint=self.text(
                 raw.get("hint", MISSING), f"{path}.hint", allow_empty=True, max_length=MAX_FIELD
             ),

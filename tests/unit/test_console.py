@@ -188,3 +188,20 @@ def test_no_input_raises(lines: list[str]) -> None:
     assert code == 0
     assert "Traceback" not in out
     assert "Sorry, something went wrong" not in out
+
+
+def test_main_loads_content_dir_and_reports_problems(tmp_path: Path) -> None:
+    """main() loads lessons from the configured directory and lists broken files first."""
+    from bot.config import Settings
+    from bot.console import main
+
+    seed = ROOT / "content" / "lessons" / "node-sequential-vs-parallel.yaml"
+    (tmp_path / "seed.yaml").write_text(seed.read_text())
+    (tmp_path / "broken.yaml").write_text("id: [\n")
+    stdout = io.StringIO()
+    code = main(Settings(content_dir=tmp_path), stdin=io.StringIO("list\n"), stdout=stdout)
+    out = stdout.getvalue()
+    assert code == 0
+    assert out.startswith("Some lesson files have problems and were skipped:\n")
+    assert f"{tmp_path / 'broken.yaml'}: invalid YAML" in out
+    assert "node-sequential-vs-parallel" in out

@@ -239,3 +239,22 @@ def test_readme_example_is_a_valid_lesson(tmp_path: Path) -> None:
     lesson = load_lesson_file(path)
     assert lesson.id == "python-two-awaits"
     assert lesson.quiz[0].correct.text == "3 s"
+
+
+def test_deep_nesting_and_alias_bombs_are_one_line(tmp_path: Path) -> None:
+    """Deeply nested YAML and alias 'billion laughs' structures fail fast with short problems."""
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("id: " + "[" * 5_000 + "]" * 5_000 + "\n")
+    [problem] = problems_of(deep)
+    assert problem == "invalid YAML at line 1, column 54: nested more than 50 levels deep"
+    bomb = tmp_path / "bomb.yaml"
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        prev, name = chr(ord("a") + i - 1), chr(ord("a") + i)
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    bomb.write_text(
+        "\n".join(levels) + "\nid: *i\nquiz: [{prompt: p, choices: {A: a, B: b}, answer: *i}]\n"
+    )
+    problems = problems_of(bomb)
+    assert all(len(p) < 300 for p in problems)
+    assert "id: expected text, got a list" in problems
