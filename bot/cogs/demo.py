@@ -20,7 +20,7 @@ import contextlib
 import io
 import logging
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -387,12 +387,18 @@ class DemoCog(commands.Cog):
         self._handles.add(handle)
         handle.add_done_callback(handle_changed.set)
         interval = self.bot.settings.demo_edit_interval
-        throttle: EditThrottle[Frame] = EditThrottle(
-            lambda frame: self._edit(interaction, frame), interval=interval
+
+        def live() -> Frame:
+            return Frame([progress_embed(options, live_bars(handle), notes=notes)])
+
+        # The throttle holds a function, not a frame: the bars are drawn when the
+        # edit is actually sent, so a coalesced edit never shows stale progress.
+        throttle: EditThrottle[Callable[[], Frame]] = EditThrottle(
+            lambda make: self._edit(interaction, make()), interval=interval
         )
         try:
             while not handle.done():
-                throttle.push(Frame([progress_embed(options, live_bars(handle), notes=notes)]))
+                throttle.push(live)
                 handle_changed.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(handle_changed.wait(), interval)
@@ -404,7 +410,7 @@ class DemoCog(commands.Cog):
         finally:
             self._handles.discard(handle)
         final = await self.final_frame(run, guess, notes)
-        await throttle.close(final)
+        await throttle.close(lambda: final)
         for embeds in final.followups:
             with contextlib.suppress(discord.HTTPException):
                 await interaction.followup.send(embeds=embeds)
