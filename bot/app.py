@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import signal
+import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from bot.lessons.library import LessonLibrary
 from bot.lessons.loader import Problem
 from bot.quiz.service import QuizService
 from bot.store.database import Store
+from bot.store.migrations import DatabaseTooNewError, MigrationError
 
 log = logging.getLogger("studybot.app")
 
@@ -41,6 +43,10 @@ EXTENSIONS: tuple[str, ...] = (
     "bot.cogs.trace",
     "bot.cogs.help",
     "bot.cogs.demo",
+    "bot.cogs.quiz",
+    "bot.cogs.rounds",
+    "bot.cogs.boards",
+    "bot.cogs.admin",
 )
 
 SYNC_HASH_KEY = "command_sync_hash"
@@ -345,30 +351,39 @@ def _install_signal_handlers(bot: StudyBot) -> list[signal.Signals]:
 async def run_bot(settings: Settings, **options: Any) -> int:
     """Run the bot until it is stopped; return the process exit code.
 
-    ``options`` go to the discord.py client (tests pass a fake gateway URL's
-    HTTP options there).
+    ``options`` go to the discord.py client. A missing or rejected token and
+    an unusable database end the run with one explanatory log line.
     """
     if not settings.token:
         log.error(NO_TOKEN_MESSAGE)
         return EXIT_CONFIG
     install_token_filter(settings.token)
     content = await load_content(settings)
-    async with Store.open(settings.database_path) as store:
-        bot = create_bot(settings, content, store, build_services(settings, store), **options)
-        installed = _install_signal_handlers(bot)
-        try:
-            async with bot:
-                await bot.start(settings.token)
-        except discord.LoginFailure:
-            log.error(REJECTED_TOKEN_MESSAGE)
-            return EXIT_FAILED
-        except discord.PrivilegedIntentsRequired:
-            log.error("Discord asks for privileged intents, which studybot never requests")
-            return EXIT_FAILED
-        finally:
-            loop = asyncio.get_running_loop()
-            for sig in installed:
-                loop.remove_signal_handler(sig)
+    try:
+        async with Store.open(settings.database_path) as store:
+            bot = create_bot(settings, content, store, **options)
+            return await _run_until_stopped(bot, settings.token)
+    except (DatabaseTooNewError, MigrationError, sqlite3.Error, OSError) as exc:
+        log.error("Cannot use the database %s: %s", settings.database_path, exc)
+        return EXIT_FAILED
+
+
+async def _run_until_stopped(bot: StudyBot, token: str) -> int:
+    """Connect ``bot`` and run it until it closes (SIGTERM/SIGINT close it gracefully)."""
+    installed = _install_signal_handlers(bot)
+    try:
+        async with bot:
+            await bot.start(token)
+    except discord.LoginFailure:
+        log.error(REJECTED_TOKEN_MESSAGE)
+        return EXIT_FAILED
+    except discord.PrivilegedIntentsRequired:
+        log.error("Discord asks for privileged intents, which studybot never requests")
+        return EXIT_FAILED
+    finally:
+        loop = asyncio.get_running_loop()
+        for sig in installed:
+            loop.remove_signal_handler(sig)
     log.info("Stopped")
     return EXIT_OK
 

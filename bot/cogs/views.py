@@ -18,6 +18,7 @@ import discord
 
 from bot.cogs.errors import report_error
 from bot.cogs.limits import make_custom_id
+from bot.lessons.loader import MAX_ID_LENGTH
 
 if TYPE_CHECKING:
     from bot.app import StudyBot
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 PREFIX = "sb"
 LABEL_KIND = "lbl"
 # Lesson ids in custom ids: what the loader allows in an id (bot.lessons.loader.ID_PATTERN,
-# at most MAX_ID_LENGTH = 60 characters), so every custom id stays under 100.
-LESSON_ID_PATTERN = r"[a-z0-9-]{1,60}"
+# at most MAX_ID_LENGTH characters), so every custom id stays under 100.
+LESSON_ID_PATTERN = rf"[a-z0-9-]{{1,{MAX_ID_LENGTH}}}"
 
 
 def custom_id(kind: str, *parts: object) -> str:

@@ -160,3 +160,16 @@ async def test_rejected_token_is_one_line_without_traceback_or_token(
     assert "rejected the token" in errors[0].getMessage()
     assert errors[0].exc_info is None
     assert all(TOKEN not in r.getMessage() for r in caplog.records)
+
+
+async def test_unusable_database_is_one_line_and_exit_code_1(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database path that cannot be opened gives one error line naming it, no traceback."""
+    caplog.set_level(logging.ERROR)
+    settings = Settings(token=TOKEN, database_path=tmp_path)  # a directory, not a file
+    assert await run_bot(settings) == EXIT_FAILED
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+    assert str(tmp_path) in errors[0].getMessage()
+    assert errors[0].exc_info is None
