@@ -1,0 +1,475 @@
+"""/quiz round on Discord: timed channel rounds, their countdown, results and recovery.
+
+The quiz service decides everything (who may answer, when a question is
+closed, the points); this cog posts each question to the channel, edits its
+countdown every few seconds (Discord rate-limits edits, so never every
+second), acknowledges each press at once and confirms it only after the
+service says the answer is committed. Messages go through the channel, not
+the interaction's webhook, because a round outlives the 15 minutes an
+interaction token is valid and because a restarted bot must be able to close
+the last question's message. Rounds left open by a crash or restart are
+closed on the next start: their buttons are disabled and their result posted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord.ext import commands
+
+from bot.cogs.limits import FIELD_VALUE, build_embed, shorten
+from bot.cogs.quiz import display_name, quiz_service, safe_name
+from bot.cogs.trace import trace_link_button
+from bot.cogs.views import GuardedItem, custom_id, persistent_view, study_bot
+from bot.errors import UserError
+from bot.lessons.model import Lesson, QuizQuestion
+from bot.quiz.errors import RoundAlreadyRunningError
+from bot.quiz.results import OpenQuestion, QuestionResult, RoundStandings
+from bot.quiz.rounds import ChannelRound
+from bot.quiz.service import QuizService
+
+if TYPE_CHECKING:
+    from bot.app import StudyBot
+
+log = logging.getLogger("studybot.rounds")
+
+ROUND_COLOUR = discord.Colour.orange()
+STANDINGS_SHOWN = 20
+INTERRUPTED = "⏹ This round was interrupted by a restart and has been closed."
+STOPPED = "⏹ This round ended early because the bot is stopping."
+
+
+class NotQuizMasterError(UserError):
+    """Someone without Manage Server or the quiz-master role tried to start a round."""
+
+    def __init__(self, role: str | None) -> None:
+        extra = f" or the `{role}` role" if role else ""
+        super().__init__(
+            f"Only members with the Manage Server permission{extra} can start a round."
+        )
+
+
+class GuildOnlyError(UserError):
+    """A round was asked for outside a server."""
+
+    def __init__(self) -> None:
+        super().__init__("Quiz rounds run in a server channel, not in direct messages.")
+
+
+def may_run_rounds(interaction: discord.Interaction[Any], role: str | None) -> bool:
+    """Return whether the caller has Manage Server or the quiz-master role (name or id)."""
+    if interaction.permissions.manage_guild:
+        return True
+    user = interaction.user
+    if not role or not isinstance(user, discord.Member):
+        return False
+    wanted = role.strip().lower()
+    return any(str(r.id) == wanted or r.name.lower() == wanted for r in user.roles)
+
+
+def consume(future: asyncio.Future[Any]) -> None:
+    """Retrieve a finished future's exception so asyncio does not log it as lost."""
+    if not future.cancelled():
+        future.exception()
+
+
+def answer_text(question: QuizQuestion, spoiler: bool) -> str:
+    """Return the correct answer, spoiler-tagged when the guild prefers."""
+    correct = question.correct
+    text = f"**{correct.letter}. {discord.utils.escape_markdown(correct.text)}**"
+    return f"||{text}||" if spoiler else text
+
+
+def question_embed(lesson: Lesson, opened: OpenQuestion, remaining: float) -> discord.Embed:
+    """Return a round question with its countdown."""
+    question = lesson.quiz[opened.question_index]
+    choices = "\n".join(f"**{c.letter}.** {c.text}" for c in question.choices)
+    closes = int(time.time() + max(0.0, remaining))
+    left = max(0, round(remaining))
+    text = (
+        f"**{question.prompt}**\n\n{choices}\n\n"
+        f"⏳ Closes <t:{closes}:R> (about {left} s left). "
+        "Everyone answers once; a faster right answer scores more."
+    )
+    return build_embed(
+        f"Round: {lesson.title} — question {opened.number} of {opened.total}",
+        text,
+        footer=f"{lesson.id} · {opened.seconds} s per question",
+        colour=ROUND_COLOUR,
+    )
+
+
+def result_embed(
+    lesson: Lesson, opened: OpenQuestion, result: QuestionResult, spoiler: bool
+) -> discord.Embed:
+    """Return a closed question: the answer, how many chose each option, the fastest."""
+    question = lesson.quiz[result.question_index]
+    answer = question.correct.letter
+    counts = "\n".join(
+        f"{letter}: {count}{' ✅' if letter == answer else ''}"
+        for letter, count in result.counts.items()
+    )
+    if result.fastest is not None:
+        fastest = f"{safe_name(result.fastest.name)} in {result.fastest.answer_ms / 1000:.1f} s"
+    else:
+        fastest = "Nobody answered right."
+    explanation = question.explanation or "—"
+    fields = [
+        ("Answer", answer_text(question, spoiler)),
+        (f"Answers ({result.total})", counts or "No answers."),
+        ("⚡ Fastest right answer", fastest),
+        ("Why", explanation if len(explanation) <= FIELD_VALUE else shorten(explanation, 1000)),
+    ]
+    return build_embed(
+        f"Round: {lesson.title} — question {opened.number} of {opened.total} (closed)",
+        f"**{question.prompt}**",
+        fields=fields,
+        footer=f"{lesson.id} · closed",
+        colour=ROUND_COLOUR,
+    )
+
+
+def standings_embed(
+    standings: RoundStandings, title: str, note: str | None = None
+) -> discord.Embed:
+    """Return the round's final standings, best first."""
+    lines = [
+        f"**{s.rank}.** {safe_name(s.name)} — {s.points} points ({s.correct}/{s.answered} right)"
+        for s in standings.standings[:STANDINGS_SHOWN]
+    ]
+    hidden = len(standings.standings) - STANDINGS_SHOWN
+    if hidden > 0:
+        lines.append(f"…and {hidden} more.")
+    if not lines:
+        lines.append("Nobody answered.")
+    if note:
+        lines.insert(0, note + "\n")
+    return build_embed(
+        f"Round standings: {title}",
+        "\n".join(lines),
+        footer=f"{standings.lesson_id} · /leaderboard for the server's board",
+        colour=ROUND_COLOUR,
+    )
+
+
+def round_view(
+    lesson: Lesson, run_id: int, position: int, question_index: int, *, closed: bool = False
+) -> discord.ui.View:
+    """Return the question's choice buttons (disabled once closed; then a trace link too)."""
+    question = lesson.quiz[question_index]
+    items: list[discord.ui.Item[Any]] = [
+        RoundButton(run_id, position, c.letter, disabled=closed, row=n // 5)
+        for n, c in enumerate(question.choices)
+    ]
+    if closed and question.steps:
+        step = question.steps[0]
+        link = trace_link_button(lesson.id, step, label=f"See step {step} in the trace")
+        link.row = 2
+        items.append(link)
+    return persistent_view(*items)
+
+
+def disabled_copy(message: discord.Message) -> discord.ui.View:
+    """Return the message's buttons, all disabled (for a message of a previous run)."""
+    view = discord.ui.View.from_message(message, timeout=None)
+    for item in view.children:
+        if isinstance(item, discord.ui.Button):
+            item.disabled = True
+    return view
+
+
+class RoundButton(
+    GuardedItem,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"sb:rd:(?P<run>\d{1,20}):(?P<pos>\d{1,4}):(?P<letter>[A-Z])",
+):
+    """A choice of a round question; anyone may press it once while it is open."""
+
+    def __init__(
+        self,
+        run_id: int,
+        position: int,
+        letter: str,
+        *,
+        disabled: bool = False,
+        row: int | None = None,
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=letter,
+                style=discord.ButtonStyle.primary,
+                custom_id=custom_id("rd", run_id, position, letter),
+                disabled=disabled,
+                row=row,
+            )
+        )
+        self.run_id = run_id
+        self.position = position
+        self.letter = letter
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> RoundButton:
+        """Rebuild the button from its custom id."""
+        return cls(int(match["run"]), int(match["pos"]), match["letter"])
+
+    async def handle(self, interaction: discord.Interaction[Any]) -> None:
+        """Acknowledge at once; confirm the answer only once the service has committed it."""
+        service = quiz_service(study_bot(interaction))
+        user = interaction.user
+        # Started before the acknowledgement goes out, so the answer's time is
+        # the press, not the press plus a round trip to Discord.
+        pending = asyncio.ensure_future(
+            service.answer_round(
+                self.run_id, user.id, display_name(user), self.letter, self.position
+            )
+        )
+        try:
+            await interaction.response.defer()
+        except BaseException:
+            pending.add_done_callback(consume)
+            raise
+        receipt = await pending  # a refused answer raises here, for the error handler
+        await interaction.followup.send(
+            f"Recorded: **{receipt.choice}**. The answer is shown when the question closes.",
+            ephemeral=True,
+        )
+
+
+@dataclass(eq=False, slots=True)
+class RunningRound:
+    """A round this process is running: its task, its open message, and a way to close early."""
+
+    game: ChannelRound
+    channel: discord.PartialMessageable
+    close_now: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    message: discord.Message | None = None
+    opened: OpenQuestion | None = None
+
+
+class RoundsCog(commands.Cog):
+    """Run timed rounds for /quiz round and close the ones a restart left open."""
+
+    def __init__(self, bot: StudyBot) -> None:
+        self.bot = bot
+        # Seconds between countdown edits, and the pause between questions.
+        self.tick_seconds = 5.0
+        self.pause_seconds = 3.0
+        self.running: dict[int, RunningRound] = {}
+        self.recovery: asyncio.Task[list[RoundStandings]] | None = None
+
+    @property
+    def service(self) -> QuizService:
+        """Return the quiz service."""
+        return quiz_service(self.bot)
+
+    # --- starting ---------------------------------------------------------------------
+
+    async def start_round(
+        self, interaction: discord.Interaction[Any], lesson: Lesson, seconds: int
+    ) -> None:
+        """Check the caller may, announce the round, and run it in the background."""
+        channel_id = interaction.channel_id
+        if interaction.guild_id is None or channel_id is None:
+            raise GuildOnlyError()
+        role = self.bot.settings.quiz_master_role
+        if not may_run_rounds(interaction, role):
+            raise NotQuizMasterError(role)
+        service = self.service
+        if service.round_in(channel_id) is not None:
+            raise RoundAlreadyRunningError()
+        await interaction.response.send_message(
+            f"🏁 **Quiz round: {lesson.title}** — {len(lesson.quiz)} question(s), "
+            f"{seconds} s each, started by {safe_name(display_name(interaction.user))}. "
+            "Press a letter to answer; each person answers once per question."
+        )
+        try:
+            game = await service.start_round(
+                interaction.guild_id,
+                channel_id,
+                interaction.user.id,
+                display_name(interaction.user),
+                lesson,
+                seconds,
+            )
+        except UserError as exc:  # lost a race with another /quiz round
+            await interaction.edit_original_response(content=str(exc))
+            return
+        channel = self.bot.get_partial_messageable(channel_id, guild_id=interaction.guild_id)
+        running = RunningRound(game, channel)
+        self.running[game.run_id] = running
+        running.task = asyncio.create_task(self.run(running), name=f"round-{game.run_id}")
+
+    def close_question_now(self, run_id: int) -> None:
+        """Close the round's open question before its time is up (tests, future skip)."""
+        running = self.running.get(run_id)
+        if running is not None:
+            running.close_now.set()
+
+    # --- running ----------------------------------------------------------------------
+
+    async def run(self, running: RunningRound) -> None:
+        """Ask every question, post each result, then the standings."""
+        game = running.game
+        service = self.service
+        spoiler = self.bot.settings.spoiler_answers
+        try:
+            while game.has_next:
+                opened = await service.open_question(game.run_id)
+                running.opened = opened
+                running.close_now.clear()
+                running.message = await running.channel.send(
+                    embed=question_embed(game.lesson, opened, opened.seconds),
+                    view=round_view(
+                        game.lesson, game.run_id, opened.position, opened.question_index
+                    ),
+                )
+                await service.set_round_message(game.run_id, running.message.id)
+                await self.count_down(running, opened)
+                result = await service.close_question(game.run_id)
+                await self.edit(
+                    running.message,
+                    embed=result_embed(game.lesson, opened, result, spoiler),
+                    view=round_view(
+                        game.lesson,
+                        game.run_id,
+                        opened.position,
+                        opened.question_index,
+                        closed=True,
+                    ),
+                )
+                running.message = None
+                if game.has_next and self.pause_seconds > 0:
+                    await asyncio.sleep(self.pause_seconds)
+            standings = await service.finish_round(game.run_id)
+            await running.channel.send(embed=standings_embed(standings, game.lesson.title))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("Round %s failed; closing it", game.run_id)
+            with contextlib.suppress(Exception):
+                await self.end_early(running, "⚠️ This round hit an error and was closed.")
+        finally:
+            self.running.pop(game.run_id, None)
+
+    async def count_down(self, running: RunningRound, opened: OpenQuestion) -> None:
+        """Wait until the question's time is up, editing its countdown every tick."""
+        clock = time.monotonic
+        while True:
+            remaining = opened.closes_at - clock()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    running.close_now.wait(), timeout=min(self.tick_seconds, remaining)
+                )
+                return
+            remaining = opened.closes_at - clock()
+            if remaining > 1 and running.message is not None:
+                await self.edit(
+                    running.message, embed=question_embed(running.game.lesson, opened, remaining)
+                )
+
+    async def edit(self, message: discord.Message, **changes: Any) -> None:
+        """Edit a round message; a failed edit is logged, never fatal to the round."""
+        try:
+            await message.edit(**changes)
+        except discord.HTTPException as exc:
+            log.warning("Could not edit round message %s: %s %s", message.id, exc.status, exc)
+
+    async def end_early(self, running: RunningRound, note: str) -> None:
+        """Finish a round now: disable the open question and post the standings."""
+        game = running.game
+        if running.message is not None and running.opened is not None:
+            opened = running.opened
+            await self.edit(
+                running.message,
+                content=note,
+                view=round_view(
+                    game.lesson, game.run_id, opened.position, opened.question_index, closed=True
+                ),
+            )
+        if not game.finished:
+            standings = await self.service.finish_round(game.run_id)
+            await running.channel.send(
+                embed=standings_embed(standings, game.lesson.title, note=note)
+            )
+
+    async def cog_unload(self) -> None:
+        """End running rounds with a clear message (the bot is stopping or reloading)."""
+        for running in list(self.running.values()):
+            if running.task is not None:
+                running.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await running.task
+            try:
+                await asyncio.wait_for(self.end_early(running, STOPPED), timeout=5)
+            except Exception:
+                log.exception("Could not end round %s cleanly", running.game.run_id)
+        self.running.clear()
+        if self.recovery is not None and not self.recovery.done():
+            self.recovery.cancel()
+
+    # --- recovery ---------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """Close the rounds a previous process left open, once per start."""
+        if self.recovery is None and self.bot.services.quiz is not None:
+            self.recovery = asyncio.create_task(self.recover(), name="round-recovery")
+
+    async def recover(self) -> list[RoundStandings]:
+        """Close every unfinished round: disable its last message, post its result."""
+        try:
+            leftovers = await self.service.recover_unfinished_rounds()
+        except Exception:
+            log.exception("Could not recover unfinished rounds")
+            return []
+        for standings in leftovers:
+            channel = self.bot.get_partial_messageable(
+                standings.channel_id, guild_id=standings.guild_id
+            )
+            if standings.message_id is not None:
+                try:
+                    message = await channel.fetch_message(standings.message_id)
+                    await message.edit(content=INTERRUPTED, view=disabled_copy(message))
+                except discord.HTTPException as exc:
+                    log.warning(
+                        "Could not close round %s's message: %s %s",
+                        standings.run_id,
+                        exc.status,
+                        exc,
+                    )
+            library = self.bot.library
+            title = (
+                library.get(standings.lesson_id).title
+                if standings.lesson_id in library
+                else standings.lesson_id
+            )
+            try:
+                await channel.send(embed=standings_embed(standings, title, note=INTERRUPTED))
+            except discord.HTTPException as exc:
+                log.warning(
+                    "Could not post round %s's result: %s %s", standings.run_id, exc.status, exc
+                )
+            log.info("Closed round %s left open by a restart", standings.run_id)
+        return leftovers
+
+
+async def setup(bot: StudyBot) -> None:
+    """Load the round runner and register the round buttons."""
+    bot.add_dynamic_items(RoundButton)
+    await bot.add_cog(RoundsCog(bot))
