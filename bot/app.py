@@ -361,7 +361,8 @@ async def run_bot(settings: Settings, **options: Any) -> int:
     content = await load_content(settings)
     try:
         async with Store.open(settings.database_path) as store:
-            bot = create_bot(settings, content, store, **options)
+            services = build_services(settings, store)
+            bot = create_bot(settings, content, store, services, **options)
             return await _run_until_stopped(bot, settings.token)
     except (DatabaseTooNewError, MigrationError, sqlite3.Error, OSError) as exc:
         log.error("Cannot use the database %s: %s", settings.database_path, exc)
