@@ -6,9 +6,8 @@ FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
+# The SQL migrations ship inside the package (bot/store/sql/).
 COPY bot ./bot
-COPY migrations ./migrations
-COPY content ./content
 RUN python -m venv /opt/studybot \
  && /opt/studybot/bin/pip install --upgrade pip \
  && /opt/studybot/bin/pip install .
