@@ -62,6 +62,8 @@ PREDICTION_TIMEOUT = 60.0
 UNLOAD_GRACE = 10.0
 # Room kept under Discord's 6000-character total per message, for safety.
 MESSAGE_BUDGET = EMBED_TOTAL - 200
+# How long an admitted demo may take to start before its reservation lapses.
+RESERVE_SECONDS = 5.0
 UNLOAD_NOTE = "the demo feature was reloaded"
 UNAVAILABLE = "Demos are not available on this bot right now."
 NOT_YOUR_PREDICTION = (
@@ -260,8 +262,9 @@ class DemoCog(commands.Cog):
         self._sessions: set[asyncio.Task[None]] = set()
         self._handles: set[DemoHandle] = set()
         self._views: set[PredictionView] = set()
-        # user id -> when their unanswered prediction question times out
-        self._predicting: dict[int, float] = {}
+        # user id -> until when a demo admitted but not started yet holds their place
+        # (the answer, and any prediction, come before DemoGuard.start registers it)
+        self._pending: dict[int, float] = {}
         self._closing = False
 
     @property
@@ -293,28 +296,32 @@ class DemoCog(commands.Cog):
         """Answer at once, then run the demo in a task that edits the message live."""
         guard = self.guard
         options = validate_options(mode, [task1, task2])
-        self.check_admission(guard, interaction.user.id, interaction.guild_id)
+        user_id = interaction.user.id
+        self.check_admission(guard, user_id, interaction.guild_id)
         view: PredictionView | None = None
-        if predict:
-            question = ask_prediction(options)
-            view = PredictionView(
-                options, question, interaction.user.id, timeout=self.prediction_timeout
-            )
-            await interaction.response.send_message(
-                embed=question_embed(options, question, self.prediction_timeout), view=view
-            )
-            self._predicting[interaction.user.id] = time.monotonic() + self.prediction_timeout
-            self._views.add(view)
-        else:
-            await interaction.response.send_message(
-                embed=progress_embed(options, initial_bars(options), notes=["Starting…"])
-            )
+        hold = RESERVE_SECONDS + (self.prediction_timeout if predict else 0.0)
+        self._pending[user_id] = time.monotonic() + hold
+        try:
+            if predict:
+                question = ask_prediction(options)
+                view = PredictionView(options, question, user_id, timeout=self.prediction_timeout)
+                await interaction.response.send_message(
+                    embed=question_embed(options, question, self.prediction_timeout), view=view
+                )
+                self._views.add(view)
+            else:
+                await interaction.response.send_message(
+                    embed=progress_embed(options, initial_bars(options), notes=["Starting…"])
+                )
+        except BaseException:
+            self._pending.pop(user_id, None)
+            raise
         self._spawn(self._session(interaction, guard, options, view))
 
     def check_admission(self, guard: DemoGuard, user_id: int, guild_id: int | None) -> None:
         """Raise a friendly error if ``user_id`` may not start a demo now."""
-        deadline = self._predicting.get(user_id)
-        if deadline is not None:
+        deadline = self._pending.get(user_id)
+        if deadline is not None and deadline > time.monotonic():
             raise DemoCooldownError(max(0.0, deadline - time.monotonic()), running=True)
         guard.check(user_id, guild_id)
 
@@ -355,9 +362,9 @@ class DemoCog(commands.Cog):
                 await view.wait()
             finally:
                 self._views.discard(view)
-                self._predicting.pop(interaction.user.id, None)
             guess = view.choice
             if self._closing:
+                self._pending.pop(interaction.user.id, None)
                 embed = progress_embed(
                     options, initial_bars(options), notes=[f"⏹ **Demo stopped**: {SHUTDOWN_NOTE}."]
                 )
@@ -371,8 +378,10 @@ class DemoCog(commands.Cog):
             else:
                 label = dict(ask_prediction(options).choices).get(guess, guess)
                 notes.append(f"🔮 You predicted **{label}**.")
+        handle_changed = asyncio.Event()
         try:
-            handle_changed = asyncio.Event()
+            # Hand the user's place from this cog's reservation to the guard's registry.
+            self._pending.pop(interaction.user.id, None)
             handle = guard.start(
                 options,
                 user_id=interaction.user.id,

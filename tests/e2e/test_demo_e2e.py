@@ -180,6 +180,22 @@ async def test_a_second_demo_right_away_gets_a_friendly_cooldown(
     fake_discord.assert_clean()
 
 
+async def test_two_demos_sent_at_once_by_one_user_start_only_one(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Two /demo at the same instant from one user: one runs, the other is refused ephemerally."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        first = await fake_discord.slash("demo", {"mode": "parallel", **SHORT})
+        second = await fake_discord.slash("demo", {"mode": "parallel", **SHORT})
+        replies = [await answered(fake_discord, first), await answered(fake_discord, second)]
+        refused = [m for m in replies if m.ephemeral]
+        assert len(refused) == 1
+        assert "still running" in refused[0].text
+        ran = first if replies[1].ephemeral else second
+        await final_message(fake_discord, ran)
+    fake_discord.assert_clean()
+
+
 async def test_out_of_range_durations_are_refused(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:

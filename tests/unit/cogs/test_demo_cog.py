@@ -147,14 +147,16 @@ async def test_prediction_view_offers_one_button_per_choice() -> None:
 async def test_cog_refuses_a_second_demo_while_a_prediction_is_pending(
     study_bot: StudyBot,
 ) -> None:
-    """A user with an unanswered prediction question gets the cooldown message."""
+    """A user whose admitted demo has not started yet is refused until it starts or lapses."""
     cog = DemoCog(study_bot)
     guard = DemoGuard(cooldown=0.0)
     cog.check_admission(guard, 1, 2)
-    cog._predicting[1] = 1e18
+    cog._pending[1] = 1e18
     with pytest.raises(DemoCooldownError, match="still running"):
         cog.check_admission(guard, 1, 2)
     cog.check_admission(guard, 3, 2)
+    cog._pending[1] = 0.0  # a reservation whose demo never started lapses
+    cog.check_admission(guard, 1, 2)
 
 
 async def test_cog_without_a_demo_guard_says_demos_are_unavailable(study_bot: StudyBot) -> None:
