@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.app import StudyBot, create_bot, load_content
+from bot.app import StudyBot, build_services, create_bot, load_content
 from bot.config import DEFAULT_CONTENT_DIR, Settings
 from bot.store.database import Store
 from tests.e2e.conftest import RunningBot
@@ -34,7 +34,7 @@ async def studybot(
     settings = Settings(token=fake.token, database_path=database, content_dir=content_dir)
     content = await load_content(settings)
     async with Store.open(database) as store:
-        bot = create_bot(settings, content, store)
+        bot = create_bot(settings, content, store, build_services(settings, store))
         async with running_bot(bot):
             yield bot
 
