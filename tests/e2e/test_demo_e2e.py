@@ -196,6 +196,30 @@ async def test_two_demos_sent_at_once_by_one_user_start_only_one(
     fake_discord.assert_clean()
 
 
+async def test_the_guild_cap_turns_away_a_demo_with_a_friendly_note(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """With the server at its cap of running demos, another user's /demo is refused ephemerally."""
+    bob = fake_discord.add_member("bob")
+    async with demobot(
+        fake_discord, running_bot, tmp_path / "db.sqlite", demo_max_per_guild=1
+    ) as bot:
+        first = await fake_discord.slash("demo", {"mode": "sequential", "task1": 2, "task2": 2})
+        await fake_discord.wait_for_response(first)
+        guard = bot.services.demo
+        assert guard is not None
+        await fake_discord.wait_for(lambda: guard.running, timeout=5, what="the first demo")
+        refused = await answered(
+            fake_discord, await fake_discord.slash("demo", {"mode": "parallel"}, user=bob)
+        )
+    assert refused.ephemeral
+    assert "This server already has 1 demo running" in refused.text
+    stopped = fake_discord.original_message(first)
+    assert stopped is not None
+    assert "Demo stopped" in stopped.text
+    fake_discord.assert_clean()
+
+
 async def test_out_of_range_durations_are_refused(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
