@@ -1,0 +1,205 @@
+"""End to end: /quiz start answered to the end, hints, the trace link, retry, review, strangers.
+
+The real StudyBot, with every service wired as ``studybot run`` wires it,
+runs against the loopback fake Discord.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from bot.app import StudyBot, build_services, create_bot, load_content
+from bot.config import DEFAULT_CONTENT_DIR, Settings
+from bot.store.database import Store
+from tests.e2e.conftest import RunningBot
+from tests.e2e.test_lessons_e2e import SEED
+from tests.fakediscord import FakeDiscord, StoredMessage
+
+
+@contextlib.asynccontextmanager
+async def quizbot(
+    fake: FakeDiscord,
+    running_bot: RunningBot,
+    database: Path,
+    content_dir: Path = DEFAULT_CONTENT_DIR,
+    **overrides: object,
+) -> AsyncIterator[StudyBot]:
+    """Run a StudyBot with its services (quiz included) on the fake until the block ends."""
+    settings = Settings(
+        token=fake.token,
+        database_path=database,
+        content_dir=content_dir,
+        **overrides,  # type: ignore[arg-type]
+    )
+    content = await load_content(settings)
+    async with Store.open(database) as store:
+        bot = create_bot(settings, content, store, build_services(settings, store))
+        async with running_bot(bot):
+            yield bot
+
+
+async def answered(fake: FakeDiscord, interaction_id: int) -> StoredMessage:
+    """Wait for the interaction's response message, past any "thinking…" state; return it."""
+    await fake.wait_for_response(interaction_id)
+    return await fake.wait_for(
+        lambda: (m := fake.original_message(interaction_id)) and not m.loading and m,
+        what=f"the settled response to {interaction_id}",
+    )
+
+
+async def edited(fake: FakeDiscord, message_id: int, revisions: int) -> StoredMessage:
+    """Wait until the message has been edited ``revisions`` times; return it."""
+    return await fake.wait_for(
+        lambda: (m := fake.messages.get(message_id)) and m.revisions >= revisions and m,
+        what=f"edit {revisions} of message {message_id}",
+    )
+
+
+async def followup(fake: FakeDiscord, interaction_id: int) -> StoredMessage:
+    """Wait for the first followup message of an interaction; return it."""
+    return await fake.wait_for(
+        lambda: (found := fake.followups(interaction_id)) and found[0],
+        what=f"a followup to {interaction_id}",
+    )
+
+
+def run_of(message: StoredMessage) -> int:
+    """Return the quiz run id carried by the message's buttons."""
+    for custom_id in message.custom_ids():
+        match = re.fullmatch(r"sb:qz:(\d+):\d+:\w+", custom_id)
+        if match:
+            return int(match[1])
+    raise AssertionError(f"no quiz button in {message.custom_ids()}")
+
+
+def quiz_id(run: int, position: int, action: str) -> str:
+    """Return a quiz button's custom id."""
+    return f"sb:qz:{run}:{position}:{action}"
+
+
+async def press(fake: FakeDiscord, message: StoredMessage, custom_id: str) -> StoredMessage:
+    """Press a button that edits its own message; return the message after the edit."""
+    before = message.revisions
+    await fake.wait_for_response(await fake.click(message.id, custom_id))
+    return await edited(fake, message.id, before + 1)
+
+
+async def test_a_personal_quiz_from_hint_to_review(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Hint, right and wrong answers, the trace link, final score, review missed and retry."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        message = await answered(
+            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
+        )
+        run = run_of(message)
+        assert not message.ephemeral
+        assert "question 1 of 3" in message.text
+        assert "counts for the leaderboard" in message.text
+        assert set(message.custom_ids()) >= {quiz_id(run, 0, a) for a in ("aA", "aD", "h")}
+
+        message = await press(fake_discord, message, quiz_id(run, 0, "h"))
+        assert "Check the 'Action'" in message.text
+        assert message.component(quiz_id(run, 0, "h"))["disabled"]
+
+        message = await press(fake_discord, message, quiz_id(run, 0, "aA"))
+        assert "✅ Right" in message.text
+        assert "+50 points, hint used" in message.text
+        assert "At step 3 the sequential code calls task2()" in message.text
+        assert "question 2 of 3" in message.text
+        link = f"sb:trs:{SEED}:2"
+        assert link in message.custom_ids()
+        trace = await answered(fake_discord, await fake_discord.click(message.id, link))
+        assert trace.ephemeral
+        assert "Step 2 of 8" in trace.text
+
+        message = await press(fake_discord, message, quiz_id(run, 1, "aA"))
+        assert "❌ Not quite: you chose **A**" in message.text
+        assert "The answer is **B. Step 6**" in message.text
+
+        message = await press(fake_discord, message, quiz_id(run, 2, "aC"))
+        assert "Quiz finished" in message.text
+        assert "150 / 300 points" in message.text
+        assert "2 of 3 right" in message.text
+        assert "This run counts for the leaderboard." in message.text
+        assert "Missed: Q2" in message.text
+
+        review_click = await fake_discord.click(message.id, quiz_id(run, 3, "m"))
+        review = await followup(fake_discord, review_click)
+        review_run = run_of(review)
+        assert review_run != run
+        assert "In the parallel execution" in review.text
+        assert "question 1 of 1" in review.text
+        assert "review of missed questions" in review.text
+        review = await press(fake_discord, review, quiz_id(review_run, 0, "aB"))
+        assert "1 of 1 right" in review.text
+        assert "Review runs are practice" in review.text
+        assert review.component(quiz_id(review_run, 1, "m"))["disabled"]
+
+        retry = await followup(
+            fake_discord, await fake_discord.click(message.id, quiz_id(run, 3, "r"))
+        )
+        assert "question 1 of 3" in retry.text
+        assert "practice run" in retry.text
+    fake_discord.assert_clean()
+
+
+async def test_someone_else_cannot_press_my_quiz(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Another member's press gets an ephemeral note and leaves the quiz untouched."""
+    bob = fake_discord.add_member("bob")
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        message = await answered(
+            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
+        )
+        run = run_of(message)
+        before = message.revisions
+        for action in ("aA", "h"):
+            note = await answered(
+                fake_discord,
+                await fake_discord.click(message.id, quiz_id(run, 0, action), user=bob),
+            )
+            assert note.ephemeral
+            assert "belongs to someone else" in note.text
+        unchanged = fake_discord.messages[message.id]
+        assert unchanged.revisions == before
+        message = await press(fake_discord, message, quiz_id(run, 0, "aA"))
+        assert "✅ Right" in message.text
+    fake_discord.assert_clean()
+
+
+async def test_a_quiz_button_after_a_restart_says_the_quiz_ended(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A press on a quiz from before a restart explains itself instead of failing."""
+    database = tmp_path / "db.sqlite"
+    async with quizbot(fake_discord, running_bot, database):
+        message = await answered(
+            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
+        )
+    run = run_of(message)
+    async with quizbot(fake_discord, running_bot, database):
+        note = await answered(
+            fake_discord, await fake_discord.click(message.id, quiz_id(run, 0, "aA"))
+        )
+    assert note.ephemeral
+    assert "no longer active" in note.text
+    assert "/quiz start" in note.text
+    fake_discord.assert_clean()
+
+
+async def test_an_unknown_lesson_is_a_friendly_error(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """/quiz start with a lesson that does not exist answers ephemerally, naming it."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        note = await answered(
+            fake_discord, await fake_discord.slash("quiz start", {"lesson": "no-such-lesson"})
+        )
+    assert note.ephemeral
+    assert "no-such-lesson" in note.text
+    fake_discord.assert_clean()
