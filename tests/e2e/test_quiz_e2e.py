@@ -44,26 +44,32 @@ async def quizbot(
 async def answered(fake: FakeDiscord, interaction_id: int) -> StoredMessage:
     """Wait for the interaction's response message, past any "thinking…" state; return it."""
     await fake.wait_for_response(interaction_id)
-    return await fake.wait_for(
-        lambda: (m := fake.original_message(interaction_id)) and not m.loading and m,
-        what=f"the settled response to {interaction_id}",
-    )
+
+    def settled() -> StoredMessage | None:
+        message = fake.original_message(interaction_id)
+        return message if message is not None and not message.loading else None
+
+    return await fake.wait_for(settled, what=f"the settled response to {interaction_id}")
 
 
 async def edited(fake: FakeDiscord, message_id: int, revisions: int) -> StoredMessage:
     """Wait until the message has been edited ``revisions`` times; return it."""
-    return await fake.wait_for(
-        lambda: (m := fake.messages.get(message_id)) and m.revisions >= revisions and m,
-        what=f"edit {revisions} of message {message_id}",
-    )
+
+    def done() -> StoredMessage | None:
+        message = fake.messages.get(message_id)
+        return message if message is not None and message.revisions >= revisions else None
+
+    return await fake.wait_for(done, what=f"edit {revisions} of message {message_id}")
 
 
 async def followup(fake: FakeDiscord, interaction_id: int) -> StoredMessage:
     """Wait for the first followup message of an interaction; return it."""
-    return await fake.wait_for(
-        lambda: (found := fake.followups(interaction_id)) and found[0],
-        what=f"a followup to {interaction_id}",
-    )
+
+    def first() -> StoredMessage | None:
+        found = fake.followups(interaction_id)
+        return found[0] if found else None
+
+    return await fake.wait_for(first, what=f"a followup to {interaction_id}")
 
 
 def run_of(message: StoredMessage) -> int:
