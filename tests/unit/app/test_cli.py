@@ -69,3 +69,39 @@ def test_backup_refuses_to_overwrite(
     assert main(["backup", str(target)]) == 2
     assert target.read_text() == "keep me"
     assert "--force" in capsys.readouterr().err
+
+
+def test_migrate_then_backup_while_another_process_holds_the_db(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """migrate creates the database; backup copies it, meta rows included, while it is open."""
+    import sqlite3
+
+    live = tmp_path / "data" / "live.db"
+    monkeypatch.setenv("STUDYBOT_DATABASE", str(live))
+    assert main(["migrate"]) == 0
+    holder = sqlite3.connect(live)
+    holder.execute("INSERT INTO meta (key, value) VALUES ('marker', 'kept')")
+    holder.commit()
+    dest = tmp_path / "copy.db"
+    assert main(["backup", str(dest)]) == 0
+    holder.close()
+    with sqlite3.connect(dest) as copy:
+        assert copy.execute("SELECT value FROM meta WHERE key = 'marker'").fetchone() == ("kept",)
+    assert f"Backed up {live} to {dest}" in capsys.readouterr().out
+
+
+def test_too_new_database_is_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A database from a newer studybot makes migrate exit 1 with one line, no traceback."""
+    import sqlite3
+
+    live = tmp_path / "live.db"
+    monkeypatch.setenv("STUDYBOT_DATABASE", str(live))
+    assert main(["migrate"]) == 0
+    with sqlite3.connect(live) as db:
+        db.execute("INSERT INTO schema_version (version, name, applied_at) VALUES (999, 'x', 0)")
+    assert main(["migrate"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "999" in err and "Traceback" not in err and err.count("\n") == 0
