@@ -1,0 +1,249 @@
+"""End to end: /quiz round with several members, late and repeated presses, standings, restarts.
+
+Questions are closed by the test (``RoundsCog.close_question_now``) rather
+than by waiting out the 10-120 s window, so the tests are fast and do not
+depend on the machine's speed; the countdown itself runs as in production.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import cast
+
+from bot.app import StudyBot
+from bot.cogs.rounds import INTERRUPTED, STOPPED, RoundsCog
+from tests.e2e.conftest import RunningBot
+from tests.e2e.test_lessons_e2e import SEED
+from tests.e2e.test_quiz_e2e import answered, quizbot
+from tests.fakediscord import FakeDiscord, Perm, StoredMessage
+from tests.fakediscord.entities import FakeMember
+
+
+def rounds_cog(bot: StudyBot) -> RoundsCog:
+    """Return the bot's rounds cog, with no pause between questions."""
+    found = bot.get_cog("RoundsCog")
+    # discord.py imports each extension afresh, so compare by name, not identity.
+    assert type(found).__name__ == "RoundsCog"
+    cog = cast(RoundsCog, found)
+    cog.pause_seconds = 0
+    return cog
+
+
+async def question(fake: FakeDiscord, position: int) -> tuple[int, StoredMessage]:
+    """Wait for the round message asking question ``position``; return the run and message."""
+    pattern = re.compile(rf"sb:rd:(\d+):{position}:A")
+
+    def find() -> tuple[int, StoredMessage] | None:
+        for message in fake.messages.in_channel(fake.channel.id):
+            for custom_id in message.custom_ids():
+                match = pattern.fullmatch(custom_id)
+                if match:
+                    return int(match[1]), message
+        return None
+
+    return await fake.wait_for(find, what=f"round question {position}")
+
+
+async def press(
+    fake: FakeDiscord, message: StoredMessage, custom_id: str, user: FakeMember
+) -> StoredMessage:
+    """Press a round button as ``user``; return the ephemeral reply."""
+    click = await fake.click(message.id, custom_id, user=user)
+    await fake.wait_for_response(click)
+
+    def reply() -> StoredMessage | None:
+        found = fake.followups(click)
+        return found[0] if found else None
+
+    return await fake.wait_for(reply, what=f"the reply to {custom_id}")
+
+
+async def closed(fake: FakeDiscord, message_id: int) -> StoredMessage:
+    """Wait until every button of the round message is disabled; return it."""
+
+    def done() -> StoredMessage | None:
+        message = fake.messages.get(message_id)
+        if message is None:
+            return None
+        answers = [b for b in message.buttons() if b["custom_id"].startswith("sb:rd:")]
+        return message if answers and all(b.get("disabled") for b in answers) else None
+
+    return await fake.wait_for(done, what=f"message {message_id} closed")
+
+
+async def standings(fake: FakeDiscord) -> StoredMessage:
+    """Wait for the round standings message in the channel; return it."""
+
+    def find() -> StoredMessage | None:
+        return next(
+            (m for m in fake.messages.in_channel(fake.channel.id) if "Round standings" in m.text),
+            None,
+        )
+
+    return await fake.wait_for(find, what="the round standings")
+
+
+async def test_a_round_with_several_members(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Members answer once each; a repeat and a late press are refused; results and standings."""
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    alice = fake_discord.member
+    bob = fake_discord.add_member("bob")
+    carol = fake_discord.add_member("carol")
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        cog = rounds_cog(bot)
+        intro = await answered(
+            fake_discord,
+            await fake_discord.slash("quiz round", {"lesson": SEED, "seconds": 30}, user=ada),
+        )
+        assert "Quiz round" in intro.text
+        assert not intro.ephemeral
+        run, first = await question(fake_discord, 0)
+        assert "question 1 of 3" in first.text
+        assert "Closes <t:" in first.text
+
+        recorded = await press(fake_discord, first, f"sb:rd:{run}:0:A", alice)
+        assert recorded.ephemeral
+        assert "Recorded: **A**" in recorded.text
+        assert "Recorded: **B**" in (await press(fake_discord, first, f"sb:rd:{run}:0:B", bob)).text
+        again = await press(fake_discord, first, f"sb:rd:{run}:0:A", bob)
+        assert again.ephemeral
+        assert "already answered" in again.text
+
+        cog.close_question_now(run)
+        result = await closed(fake_discord, first.id)
+        assert "(closed)" in result.text
+        assert "A: 1 ✅" in result.text
+        assert "B: 1" in result.text
+        assert "Fastest right answer" in result.text
+        assert "alice in" in result.text
+        assert "**A. Step 3**" in result.text  # not spoiler-tagged by default
+        assert f"sb:trs:{SEED}:2" in result.custom_ids()
+
+        # A client still showing the open question presses after the close.
+        result.component(f"sb:rd:{run}:0:C")["disabled"] = False
+        late = await press(fake_discord, result, f"sb:rd:{run}:0:C", carol)
+        assert late.ephemeral
+        assert "Too late" in late.text
+
+        _, second = await question(fake_discord, 1)
+        assert "Recorded" in (await press(fake_discord, second, f"sb:rd:{run}:1:B", carol)).text
+        cog.close_question_now(run)
+        await closed(fake_discord, second.id)
+        _, third = await question(fake_discord, 2)
+        cog.close_question_now(run)
+        third = await closed(fake_discord, third.id)
+        assert "Nobody answered right." in third.text
+
+        board = await standings(fake_discord)
+        lines = board.text.splitlines()
+        ranked = [line for line in lines if "points" in line and "right)" in line]
+        assert len(ranked) == 3
+        assert "bob" in ranked[-1]
+        assert "0 points" in ranked[-1]
+        assert {"alice", "carol"} <= {
+            name for line in ranked[:2] for name in ("alice", "carol") if name in line
+        }
+    fake_discord.assert_clean()
+
+
+async def test_only_quiz_masters_start_rounds_one_per_channel(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A plain member is refused; the quiz-master role may start one; a second one is refused."""
+    guild = fake_discord.guild
+    role = fake_discord.add_role(guild, "Quizmaster")
+    master = fake_discord.add_member("quinn", roles=(role,))
+    async with quizbot(
+        fake_discord, running_bot, tmp_path / "db.sqlite", quiz_master_role="quizmaster"
+    ) as bot:
+        rounds_cog(bot)
+        refused = await answered(
+            fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED})
+        )
+        assert refused.ephemeral
+        assert "Manage Server" in refused.text
+        assert "quizmaster" in refused.text
+        started = await answered(
+            fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED}, user=master)
+        )
+        assert "Quiz round" in started.text
+        assert "20 s each" in started.text  # the configured default
+        await question(fake_discord, 0)
+        second = await answered(
+            fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED}, user=master)
+        )
+        assert second.ephemeral
+        assert "already running" in second.text
+    fake_discord.assert_clean()
+
+
+async def test_an_unfinished_round_is_closed_after_a_restart(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A round cut off by a crash has its buttons disabled and its result posted on restart."""
+    database = tmp_path / "db.sqlite"
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD)
+    async with quizbot(fake_discord, running_bot, database, spoiler_answers=True) as bot:
+        cog = rounds_cog(bot)
+        await answered(
+            fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+        )
+        run, first = await question(fake_discord, 0)
+        assert (
+            "Recorded"
+            in (await press(fake_discord, first, f"sb:rd:{run}:0:A", fake_discord.member)).text
+        )
+        # Simulate a crash: the round's task dies without closing anything.
+        task = cog.running[run].task
+        assert task is not None
+        task.cancel()
+        await fake_discord.wait_for(lambda: task.done(), what="the round task to stop")
+    assert not fake_discord.messages[first.id].buttons()[0].get("disabled")
+    async with quizbot(fake_discord, running_bot, database) as bot:
+        recovered = await closed(fake_discord, first.id)
+        assert INTERRUPTED in recovered.text
+        board = await standings(fake_discord)
+        assert INTERRUPTED in board.text
+        assert "alice" in board.text
+        assert "(1/1 right)" in board.text
+    fake_discord.assert_clean()
+
+
+async def test_stopping_the_bot_ends_a_running_round(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A graceful stop closes the open question and posts the standings with a note."""
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD)
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        rounds_cog(bot)
+        await answered(
+            fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+        )
+        _, first = await question(fake_discord, 0)
+    stopped = await closed(fake_discord, first.id)
+    assert STOPPED in stopped.text
+    board = await standings(fake_discord)
+    assert STOPPED in board.text
+    fake_discord.assert_clean()
+
+
+async def test_results_are_spoiler_tagged_when_configured(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """With spoiler_answers the closed question shows the answer inside ||…||."""
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD)
+    async with quizbot(
+        fake_discord, running_bot, tmp_path / "db.sqlite", spoiler_answers=True
+    ) as bot:
+        cog = rounds_cog(bot)
+        await answered(
+            fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+        )
+        run, first = await question(fake_discord, 0)
+        cog.close_question_now(run)
+        result = await closed(fake_discord, first.id)
+        assert "||**A. Step 3**||" in result.text
+    fake_discord.assert_clean()
