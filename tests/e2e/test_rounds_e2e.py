@@ -247,3 +247,27 @@ async def test_results_are_spoiler_tagged_when_configured(
         result = await closed(fake_discord, first.id)
         assert "||**A. Step 3**||" in result.text
     fake_discord.assert_clean()
+
+
+async def test_the_countdown_edits_the_question_in_place(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Each countdown tick edits the question message; no new message is sent for it."""
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD)
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        cog = rounds_cog(bot)
+        cog.tick_seconds = 0.1
+        await answered(
+            fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+        )
+        run, first = await question(fake_discord, 0)
+        sent = len(fake_discord.messages.in_channel(fake_discord.channel.id))
+        ticked = await fake_discord.wait_for(
+            lambda: first if first.revisions >= 2 else None, what="two countdown edits"
+        )
+        assert "s left" in ticked.text
+        assert not any(b.get("disabled") for b in ticked.buttons())
+        assert len(fake_discord.messages.in_channel(fake_discord.channel.id)) == sent
+        cog.close_question_now(run)
+        await closed(fake_discord, first.id)
+    fake_discord.assert_clean()
