@@ -18,7 +18,7 @@ WRONG = ("B", "A", "A")
 async def take_quiz(
     service: QuizService, bot: StudyBot, guild_id: int, user_id: int, name: str, right: int
 ) -> None:
-    """Take the seed lesson's quiz through the service, getting the first ``right`` questions right."""
+    """Take the seed quiz through the service, getting the first ``right`` questions right."""
     quiz = await service.start_personal(guild_id, user_id, name, bot.library.get(SEED))
     for position in range(quiz.total):
         letter = RIGHT[position] if position < right else WRONG[position]
