@@ -192,22 +192,22 @@ class QuizService:
         answer_ms = max(0, int((self._clock() - quiz.shown_at) * 1000))
         quiz.busy = True
         try:
-            answer_id = await asyncio.shield(
-                self._store.record_answer(
-                    AnswerRecord(
-                        run_id,
-                        quiz.guild_id,
-                        quiz.lesson.id,
-                        user_id,
-                        quiz.owner_name,
-                        index,
-                        letter,
-                        correct,
-                        hint_used,
-                        answer_ms,
-                        points,
-                        now_ms,
-                    )
+            # Not shielded: discord.py never cancels a handler mid-way; if the caller
+            # is cancelled anyway (shutdown), the queued answer is still written.
+            answer_id = await self._store.record_answer(
+                AnswerRecord(
+                    run_id,
+                    quiz.guild_id,
+                    quiz.lesson.id,
+                    user_id,
+                    quiz.owner_name,
+                    index,
+                    letter,
+                    correct,
+                    hint_used,
+                    answer_ms,
+                    points,
+                    now_ms,
                 )
             )
         except ConflictError:

@@ -1,0 +1,370 @@
+"""Benchmark the quiz answer path and the leaderboard read (run by hand, not in the tests).
+
+    .venv/bin/python bench/quiz_store.py [--seconds 6] [--answers 1000000]
+
+Measures, in one run on one machine:
+
+1. answers/s and p50/p99 latency through the real answer path (QuizService +
+   Store, group commit, synchronous=FULL) with 1,000 concurrent answerers, both
+   in timed channel rounds and in personal quizzes;
+2. plain sqlite3 writing the same rows (answer + choice count) with the same
+   pragmas: one transaction per answer, and batched (1,000 per transaction);
+3. the leaderboard read (top ten + the caller's rank) at 1,000,000 answers
+   spread over 1,000 guilds, through the Store's read connection.
+
+Targets (issue 5): >= 30,000 answers/s, p99 <= 25 ms, leaderboard read <= 1 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bot.lessons.model import (  # noqa: E402
+    Checkpoint,
+    Choice,
+    ExecutionTable,
+    Lesson,
+    QuizQuestion,
+    TableRow,
+    TrackedVariable,
+    VariableTracker,
+)
+from bot.quiz.calendar import week_number  # noqa: E402
+from bot.quiz.service import QuizService  # noqa: E402
+from bot.store import Store  # noqa: E402
+from bot.store.database import PRAGMAS  # noqa: E402
+from bot.store.migrations import migrate  # noqa: E402
+
+ANSWERERS = 1000
+
+
+def make_lesson(lesson_id: str, questions: int) -> Lesson:
+    """Build a synthetic lesson with ``questions`` four-choice questions."""
+    quiz = tuple(
+        QuizQuestion(
+            prompt=f"Q{i}",
+            choices=tuple(Choice(c, c) for c in "ABCD"),
+            answer="ABCD"[i % 4],
+            hint="h",
+            explanation="e",
+            steps=(1,),
+        )
+        for i in range(questions)
+    )
+    return Lesson(
+        id=lesson_id,
+        title=lesson_id,
+        language="Python",
+        tags=(),
+        summary="",
+        minutes=1,
+        flows=(),
+        flow_caption="",
+        code=(),
+        table=ExecutionTable(("t",), (TableRow(1, "a", {"t": "s"}),)),
+        tracker=VariableTracker((Checkpoint("Start"),), (TrackedVariable("x", ("0",)),)),
+        moments=(),
+        quiz=quiz,
+        snapshot=(),
+        transcript="",
+    )
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Return the q-quantile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def describe(name: str, count: int, elapsed: float, latencies: list[float]) -> dict[str, str]:
+    """Return one result row: rate and latency percentiles in ms."""
+    return {
+        "path": name,
+        "answers": f"{count:,}",
+        "answers/s": f"{count / elapsed:,.0f}",
+        "p50 ms": f"{percentile(latencies, 0.5) * 1000:.2f}" if latencies else "-",
+        "p99 ms": f"{percentile(latencies, 0.99) * 1000:.2f}" if latencies else "-",
+    }
+
+
+async def bench_rounds(path: Path, seconds: float, channels: int = 100) -> dict[str, str]:
+    """Run ``channels`` rounds with 1,000 players in all, answering as fast as they can."""
+    lesson = make_lesson("round-lesson", 1000)
+    per_channel = ANSWERERS // channels
+    latencies: list[float] = []
+    async with Store.open(path) as store:
+        service = QuizService(store)
+        stop = time.perf_counter() + seconds
+
+        async def player(run_id: int, user: int, position: int) -> None:
+            letter = "ABCD"[(user + position) % 4]
+            t0 = time.perf_counter()
+            await service.answer_round(run_id, user, f"player{user}", letter, position)
+            latencies.append(time.perf_counter() - t0)
+
+        async def channel(c: int) -> None:
+            game = await service.start_round(c % 100 + 1, 1000 + c, 1, "host", lesson, 120)
+            users = range(10 + c * per_channel, 10 + (c + 1) * per_channel)
+            while time.perf_counter() < stop and game.has_next:
+                opened = await service.open_question(game.run_id)
+                await asyncio.gather(*(player(game.run_id, u, opened.position) for u in users))
+                await service.close_question(game.run_id)
+            await service.finish_round(game.run_id)
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(channel(c) for c in range(channels)))
+        elapsed = time.perf_counter() - t0
+        batches, ops = store.write_batches
+    name = f"rounds: {channels} channels x {per_channel} players, closed loop"
+    row = describe(name, len(latencies), elapsed, latencies)
+    row["note"] = f"{ops / batches:.0f} writes per commit; each question waits for its slowest"
+    return row
+
+
+async def bench_personal(path: Path, seconds: float, rate: float | None = None) -> dict[str, str]:
+    """Run 1,000 users taking 20-question personal quizzes over and over.
+
+    With ``rate`` None each user answers again as soon as the last answer is
+    confirmed (closed loop: the most the path can take; by Little's law the
+    latency is then 1,000 / throughput). With a ``rate`` (answers/s for all
+    users together) each user answers on a fixed schedule (open loop), which is
+    what latency at a given load means.
+    """
+    lesson = make_lesson("personal-lesson", 20)
+    latencies: list[float] = []
+    async with Store.open(path) as store:
+        service = QuizService(store)
+        begin = time.perf_counter()
+        stop = begin + seconds
+        interval = None if rate is None else ANSWERERS / rate
+
+        async def learner(user: int) -> None:
+            guild = user % 100 + 1
+            due = begin + (0.0 if interval is None else random.random() * interval)
+            while time.perf_counter() < stop:
+                quiz = await service.start_personal(guild, user, f"learner{user}", lesson)
+                for i in range(quiz.total):
+                    if interval is not None:
+                        due += interval
+                        delay = due - time.perf_counter()
+                        if delay > 0:
+                            await asyncio.sleep(delay)
+                    t0 = time.perf_counter()
+                    await service.answer(quiz.run_id, user, "ABCD"[(user + i) % 4], i)
+                    latencies.append(time.perf_counter() - t0)
+
+        await asyncio.gather(*(learner(u) for u in range(10, 10 + ANSWERERS)))
+        elapsed = time.perf_counter() - begin
+        batches, ops = store.write_batches
+    if rate is None:
+        name = "personal quizzes: 1,000 users, closed loop"
+    else:
+        name = f"personal quizzes: 1,000 users, open loop at {rate:,.0f} answers/s offered"
+    row = describe(name, len(latencies), elapsed, latencies)
+    row["note"] = f"{ops / batches:.0f} writes per commit; includes starts and finishes"
+    return row
+
+
+ANSWER_SQL = """
+INSERT INTO answers (id, run_id, user_id, question_index, choice, correct, hint_used,
+                     answer_ms, points, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+CHOICE_SQL = """
+INSERT INTO choice_counts (guild_id, lesson_id, question_index, choice, count)
+VALUES (?, ?, ?, ?, 1) ON CONFLICT DO UPDATE SET count = count + 1
+"""
+
+
+def plain_sqlite(path: Path, count: int, per_transaction: int) -> dict[str, str]:
+    """Write ``count`` answers (+ choice count) with plain sqlite3, ``per_transaction`` each."""
+    migrate(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    for pragma in PRAGMAS:
+        db.execute(pragma)
+    db.execute("INSERT INTO users VALUES (1, 'host', 0)")
+    db.executemany(
+        "INSERT INTO users VALUES (?, ?, 0)", [(u, f"u{u}") for u in range(2, count + 2)]
+    )
+    db.execute(
+        "INSERT INTO quiz_runs (id, kind, guild_id, owner_id, lesson_id, questions, started_at) "
+        "VALUES (1, 'round', 0, 1, 'l', '0', 0)"
+    )
+    rows = [(i, 1, i + 1, 0, "ABCD"[i % 4], i % 4 == 0, 0, 10, 100, 0) for i in range(1, count + 1)]
+    latencies: list[float] = []
+    t0 = time.perf_counter()
+    for start in range(0, count, per_transaction):
+        chunk = rows[start : start + per_transaction]
+        t1 = time.perf_counter()
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(ANSWER_SQL, chunk)
+        db.executemany(CHOICE_SQL, [(0, "l", 0, r[4]) for r in chunk])
+        db.execute("COMMIT")
+        latencies.extend([time.perf_counter() - t1] * len(chunk))
+    elapsed = time.perf_counter() - t0
+    db.close()
+    name = (
+        "plain sqlite3, one transaction per answer"
+        if per_transaction == 1
+        else f"plain sqlite3, {per_transaction:,} answers per transaction"
+    )
+    row = describe(name, count, elapsed, latencies)
+    row["note"] = "sequential, no event loop; latency = its transaction's time"
+    return row
+
+
+def generate(path: Path, answers: int, guilds: int) -> tuple[int, float]:
+    """Fill a database with ``answers`` answers over ``guilds`` guilds and matching scores."""
+    migrate(path)
+    rng = random.Random(5)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = OFF")
+    t0 = time.perf_counter()
+    users_per_guild = 200
+    questions = 5
+    lessons = [f"lesson-{i}" for i in range(4)]
+    week = week_number(int(time.time() * 1000))
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO guilds VALUES (?, 0)", [(g,) for g in range(1, guilds + 1)])
+    db.executemany(
+        "INSERT INTO users VALUES (?, ?, 0)",
+        [(u, f"user{u}") for u in range(1, guilds * users_per_guild + 1)],
+    )
+    runs: list[tuple[object, ...]] = []
+    rows: list[tuple[object, ...]] = []
+    points: dict[tuple[int, str, int, int], int] = defaultdict(int)
+    answer_id = 0
+    run_id = 0
+    while answer_id < answers:
+        run_id += 1
+        guild = rng.randrange(1, guilds + 1)
+        user = (guild - 1) * users_per_guild + rng.randrange(1, users_per_guild + 1)
+        lesson = rng.choice(lessons)
+        runs.append((run_id, "personal", guild, user, lesson, "0,1,2,3,4", 0, 1, 1))
+        total = 0
+        for q in range(questions):
+            answer_id += 1
+            right = rng.random() < 0.6
+            score = 100 if right else 0
+            total += score
+            choice = "A" if right else "B"
+            rows.append((answer_id, run_id, user, q, choice, right, 0, 900, score, 0))
+        for lesson_key in ("", lesson):
+            for week_key in (0, week):
+                points[(guild, lesson_key, week_key, user)] += total
+    db.executemany(
+        "INSERT INTO quiz_runs (id, kind, guild_id, owner_id, lesson_id, questions, started_at, "
+        "finished_at, counts_for_leaderboard) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        runs,
+    )
+    db.executemany(ANSWER_SQL, rows)
+    db.executemany(
+        "INSERT INTO scores VALUES (?, ?, ?, ?, ?)", [(*k, v) for k, v in points.items()]
+    )
+    db.execute("COMMIT")
+    db.execute("ANALYZE")
+    db.close()
+    return answer_id, time.perf_counter() - t0
+
+
+async def bench_leaderboard(path: Path, guilds: int, reads: int) -> dict[str, str]:
+    """Time top-ten reads and rank lookups on random guilds through the Store."""
+    rng = random.Random(7)
+    board: list[float] = []
+    rank: list[float] = []
+    async with Store.open(path) as store:
+        service = QuizService(store)
+        for _ in range(50):  # warm the page cache and the read thread
+            await service.leaderboard(rng.randrange(1, guilds + 1))
+        for _ in range(reads):
+            guild = rng.randrange(1, guilds + 1)
+            t0 = time.perf_counter()
+            top = await service.leaderboard(guild, period=rng.choice(("all", "week")))
+            t1 = time.perf_counter()
+            await service.rank_of(guild, (guild - 1) * 200 + rng.randrange(1, 201))
+            t2 = time.perf_counter()
+            assert len(top) == 10
+            board.append(t1 - t0)
+            rank.append(t2 - t1)
+    return {
+        "read": f"{reads:,} reads on random guilds",
+        "top ten p50 ms": f"{statistics.median(board) * 1000:.3f}",
+        "top ten p99 ms": f"{percentile(board, 0.99) * 1000:.3f}",
+        "own rank p50 ms": f"{statistics.median(rank) * 1000:.3f}",
+        "own rank p99 ms": f"{percentile(rank, 0.99) * 1000:.3f}",
+    }
+
+
+def table(rows: list[dict[str, str]]) -> str:
+    """Format result rows as a Markdown table."""
+    headers = list(rows[0])
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(r.get(h, "") for h in headers) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    """Describe the machine: CPU model, cores, Python and SQLite versions."""
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{model}, nproc={os.cpu_count()}, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="per answer-path run")
+    parser.add_argument("--answers", type=int, default=1_000_000, help="leaderboard data size")
+    parser.add_argument("--guilds", type=int, default=1000)
+    parser.add_argument(
+        "--rates",
+        type=float,
+        nargs="*",
+        default=[10_000.0, 20_000.0, 30_000.0],
+        help="offered loads (answers/s) for the open-loop latency runs",
+    )
+    parser.add_argument("--dir", type=Path, default=None, help="where the test databases go")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        base = Path(tmp)
+        print(f"Machine: {machine()}\n", flush=True)
+        writes = [
+            asyncio.run(bench_personal(base / "personal.db", args.seconds)),
+            *(
+                asyncio.run(bench_personal(base / f"open{rate}.db", args.seconds, rate))
+                for rate in args.rates
+            ),
+            asyncio.run(bench_rounds(base / "rounds.db", args.seconds)),
+            plain_sqlite(base / "plain1.db", 2000, 1),
+            plain_sqlite(base / "plain1000.db", 200_000, 1000),
+        ]
+        print(table(writes) + "\n", flush=True)
+        count, took = generate(base / "board.db", args.answers, args.guilds)
+        print(f"Generated {count:,} answers over {args.guilds:,} guilds in {took:.1f} s\n")
+        print(table([asyncio.run(bench_leaderboard(base / "board.db", args.guilds, 2000))]))
+
+
+if __name__ == "__main__":
+    main()
