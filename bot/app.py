@@ -20,8 +20,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import discord
 import discord.abc
+import discord.gateway
+import discord.http
+import yarl
 from discord.ext import commands
 
 from bot.config import Settings
@@ -259,32 +263,39 @@ class StudyBot(commands.Bot):
         log.info(
             "Ready as %s (id %s) in %d guild(s)", user, user.id if user else "?", len(self.guilds)
         )
+        if self.heartbeat:
+            # Report healthy as soon as we are connected, not one interval later.
+            await self.write_heartbeat()
 
     async def _beat(self) -> None:
         """Write the health heartbeat while running (see bot.health)."""
-        path = health_path(self.settings.database_path)
         while not self.is_closed():
-            try:
-                await self.store.set_meta("heartbeat", str(time.time()))
-                writable = True
-            except Exception:
-                log.exception("The database is not writable")
-                writable = False
-            latency: float | None = self.latency * 1000 if self.is_ready() else None
-            if latency is not None and not math.isfinite(latency):
-                latency = None
-            beat = Heartbeat(
-                written_at=time.time(),
-                connected=self.is_ready() and not self.is_closed(),
-                database_writable=writable,
-                latency_ms=latency,
-                guilds=len(self.guilds),
-            )
-            try:
-                await asyncio.to_thread(write_heartbeat, path, beat)
-            except OSError as exc:
-                log.warning("Cannot write the heartbeat %s: %s", path, exc)
+            await self.write_heartbeat()
             await asyncio.sleep(HEARTBEAT_INTERVAL)
+
+    async def write_heartbeat(self) -> None:
+        """Check the database takes a write and record whether the gateway is connected."""
+        try:
+            await self.store.set_meta("heartbeat", str(time.time()))
+            writable = True
+        except Exception:
+            log.exception("The database is not writable")
+            writable = False
+        latency: float | None = self.latency * 1000 if self.is_ready() else None
+        if latency is not None and not math.isfinite(latency):
+            latency = None
+        beat = Heartbeat(
+            written_at=time.time(),
+            connected=self.is_ready() and not self.is_closed(),
+            database_writable=writable,
+            latency_ms=latency,
+            guilds=len(self.guilds),
+        )
+        path = health_path(self.settings.database_path)
+        try:
+            await asyncio.to_thread(write_heartbeat, path, beat)
+        except OSError as exc:
+            log.warning("Cannot write the heartbeat %s: %s", path, exc)
 
     async def close(self) -> None:
         """Stop running demos (their messages say why), stop the heartbeat, and disconnect."""
@@ -358,15 +369,33 @@ async def run_bot(settings: Settings, **options: Any) -> int:
         log.error(NO_TOKEN_MESSAGE)
         return EXIT_CONFIG
     install_token_filter(settings.token)
+    point_at_discord(settings)
     content = await load_content(settings)
     try:
-        async with Store.open(settings.database_path) as store:
-            services = build_services(settings, store)
-            bot = create_bot(settings, content, store, services, **options)
-            return await _run_until_stopped(bot, settings.token)
+        store = await Store.open(settings.database_path)
     except (DatabaseTooNewError, MigrationError, sqlite3.Error, OSError) as exc:
         log.error("Cannot use the database %s: %s", settings.database_path, exc)
         return EXIT_FAILED
+    try:
+        services = build_services(settings, store)
+        bot = create_bot(settings, content, store, services, **options)
+        return await _run_until_stopped(bot, settings.token)
+    finally:
+        # Closing the store commits every answer still queued in the writer.
+        await store.close()
+
+
+def point_at_discord(settings: Settings) -> None:
+    """Use a Discord-compatible API and gateway other than discord.com when configured.
+
+    Only for local test servers (the end-to-end tests run ``studybot run`` against a
+    loopback fake); real deployments leave both settings unset.
+    """
+    if settings.discord_api_url:
+        discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+        log.warning("Using the Discord API at %s", discord.http.Route.BASE)
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
 async def _run_until_stopped(bot: StudyBot, token: str) -> int:
@@ -380,6 +409,9 @@ async def _run_until_stopped(bot: StudyBot, token: str) -> int:
         return EXIT_FAILED
     except discord.PrivilegedIntentsRequired:
         log.error("Discord asks for privileged intents, which studybot never requests")
+        return EXIT_FAILED
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        log.error("Cannot reach Discord (%s); check the network and try again", exc)
         return EXIT_FAILED
     finally:
         loop = asyncio.get_running_loop()

@@ -52,6 +52,8 @@ class Settings:
     spoiler_answers: bool = False
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
+    discord_api_url: str | None = None
+    discord_gateway_url: str | None = None
 
     def masked_token(self) -> str:
         """Return the token safe to print: its length and last four characters at most."""
@@ -130,6 +132,13 @@ def _path(name: str, raw: str) -> Path:
     return Path(text).expanduser()
 
 
+def _url(name: str, raw: str) -> str | None:
+    text = str(raw).strip()
+    if text and not text.startswith(("http://", "https://", "ws://", "wss://")):
+        raise ConfigError(f"{name}: {raw!r} is not an http(s) or ws(s) URL")
+    return text or None
+
+
 def _text(name: str, raw: str) -> str | None:
     text = str(raw).strip()
     return text or None
@@ -160,6 +169,8 @@ PARSERS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "spoiler_answers": ("STUDYBOT_SPOILER_ANSWERS", _bool),
     "shard_count": ("STUDYBOT_SHARD_COUNT", lambda n, r: _int(n, r, minimum=1)),
     "shard_ids": ("STUDYBOT_SHARD_IDS", _shard_ids),
+    "discord_api_url": ("STUDYBOT_DISCORD_API_URL", _url),
+    "discord_gateway_url": ("STUDYBOT_DISCORD_GATEWAY_URL", _url),
 }
 
 CONFIG_FILE_ENV = "STUDYBOT_CONFIG"
