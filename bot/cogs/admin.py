@@ -53,7 +53,8 @@ def problem_pages(problems: list[Problem], directory: str, *, empty: bool = Fals
             f"Reload refused: {len(problems)} problem(s) in `{directory}`. "
             "The old content is still served. Fix these and run /admin reload again:"
         )
-    lines = [head, *(f"• {discord.utils.escape_markdown(str(p))}" for p in problems)]
+    # In code spans, so file names like bad_id.yaml are shown exactly, not as markdown.
+    lines = [head, *(f"• `{str(p).replace('`', chr(0x2CB))}`" for p in problems)]
     pages = split_text("\n".join(lines), PAGE)
     if len(pages) > MAX_PROBLEM_MESSAGES:
         shown = pages[: MAX_PROBLEM_MESSAGES - 1]

@@ -1,0 +1,187 @@
+"""End to end: /admin permissions, reset with confirmation, CSV export, question stats, reload."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from bot.app import StudyBot
+from bot.config import DEFAULT_CONTENT_DIR
+from tests.e2e.conftest import RunningBot
+from tests.e2e.test_boards_e2e import quiz, take_quiz
+from tests.e2e.test_lessons_e2e import SEED
+from tests.e2e.test_quiz_e2e import answered, edited, quizbot
+from tests.fakediscord import FakeDiscord, Perm, StoredMessage
+from tests.fakediscord.entities import FakeMember
+
+BROKEN = Path(__file__).resolve().parent.parent / "fixtures" / "broken_lessons" / "bad_id.yaml"
+
+
+def admin(fake: FakeDiscord) -> FakeMember:
+    """Add a member with Manage Server."""
+    return fake.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+
+
+def copy_content(tmp_path: Path) -> Path:
+    """Return a content directory holding a copy of the shipped lessons."""
+    directory = tmp_path / "lessons"
+    shutil.copytree(DEFAULT_CONTENT_DIR, directory)
+    return directory
+
+
+async def test_members_without_manage_server_are_refused(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Every /admin command checks Manage Server when it runs, not only in Discord's UI."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        synced = fake_discord.commands.find("admin", fake_discord.guild.id)[0]
+        assert str(cast(dict[str, Any], synced)["default_member_permissions"]) == str(
+            Perm.MANAGE_GUILD
+        )
+        for name, options in (
+            ("admin reload", {}),
+            ("admin reset-scores", {}),
+            ("admin export", {}),
+            ("admin question-stats", {"lesson": SEED}),
+        ):
+            refused = await answered(fake_discord, await fake_discord.slash(name, options))
+            assert refused.ephemeral
+            assert "Manage Server" in refused.text
+            assert not refused.components
+    fake_discord.assert_clean()
+
+
+async def test_reset_scores_asks_first_and_only_the_admin_answers(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Cancel keeps the scores; another member cannot confirm; Confirm clears the board."""
+    ada = admin(fake_discord)
+    bob = fake_discord.add_member("bob")
+    guild = fake_discord.guild.id
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        await take_quiz(quiz(bot), bot, guild, bob.user.id, "bob", right=3)
+        ask = await answered(fake_discord, await fake_discord.slash("admin reset-scores", user=ada))
+        assert ask.ephemeral
+        assert "cannot be undone" in ask.text
+        yes, no = ask.custom_ids()
+        assert yes.startswith("sb:adm:rs:") and no.startswith("sb:adm:rs:")
+        cancelled = await press(fake_discord, ask, no, ada)
+        assert "Cancelled" in cancelled.text
+        assert not cancelled.components
+        assert len(await quiz(bot).leaderboard(guild)) == 1
+
+        ask = await answered(fake_discord, await fake_discord.slash("admin reset-scores", user=ada))
+        yes = ask.custom_ids()[0]
+        stranger = await answered(fake_discord, await fake_discord.click(ask.id, yes, user=bob))
+        assert stranger.ephemeral
+        assert "Only the admin" in stranger.text
+        assert len(await quiz(bot).leaderboard(guild)) == 1
+        done = await press(fake_discord, ask, yes, ada)
+        assert "Scores reset" in done.text
+        assert await quiz(bot).leaderboard(guild) == []
+    fake_discord.assert_clean()
+
+
+async def press(
+    fake: FakeDiscord, message: StoredMessage, custom_id: str, user: FakeMember
+) -> StoredMessage:
+    """Press a button that edits its own message; return the message after the edit."""
+    before = message.revisions
+    await fake.wait_for_response(await fake.click(message.id, custom_id, user=user))
+    return await edited(fake, message.id, before + 1)
+
+
+async def test_an_unanswered_reset_times_out(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Nobody presses: the question is replaced by a note and nothing is reset."""
+    ada = admin(fake_discord)
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        cog = bot.get_cog("AdminCog")
+        assert cog is not None
+        cog.confirm_timeout = 0.2  # type: ignore[attr-defined]
+        ask = await answered(fake_discord, await fake_discord.slash("admin reset-scores", user=ada))
+        timed_out = await edited(fake_discord, ask.id, ask.revisions + 1)
+        assert "nothing was reset" in timed_out.text
+        assert not timed_out.components
+    fake_discord.assert_clean()
+
+
+async def test_export_is_a_csv_of_the_guilds_answers(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """/admin export attaches a CSV with one row per answer given in the server."""
+    ada = admin(fake_discord)
+    guild = fake_discord.guild.id
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        await take_quiz(quiz(bot), bot, guild, 4242, "bob", right=1)
+        await take_quiz(quiz(bot), bot, guild + 1, 4343, "elsewhere", right=3)
+        export = await answered(fake_discord, await fake_discord.slash("admin export", user=ada))
+    assert export.ephemeral
+    assert "3 answer(s)" in export.text
+    (attachment,) = export.attachments
+    assert attachment.filename.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(attachment.data.decode("utf-8"))))
+    assert len(rows) == 4  # the header and bob's three answers, nobody else's
+    assert "4343" not in attachment.data.decode("utf-8")
+    fake_discord.assert_clean()
+
+
+async def test_question_stats_count_each_option(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """/admin question-stats shows how many chose each option, the right one marked."""
+    ada = admin(fake_discord)
+    guild = fake_discord.guild.id
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        await take_quiz(quiz(bot), bot, guild, 1, "one", right=3)
+        await take_quiz(quiz(bot), bot, guild, 2, "two", right=0)
+        stats = await answered(
+            fake_discord,
+            await fake_discord.slash("admin question-stats", {"lesson": SEED}, user=ada),
+        )
+    assert stats.ephemeral
+    first = stats.embeds[0]["fields"][0]
+    assert first["name"].startswith("Q1.")
+    assert "(2 answers)" in first["name"]
+    assert "✅ **A** Step 3 — 1 (50%)" in first["value"]
+    assert "**B** Step 2 — 1 (50%)" in first["value"]
+    assert "**C** Step 6 — 0 (0%)" in first["value"]
+    fake_discord.assert_clean()
+
+
+async def test_reload_keeps_the_old_content_when_a_file_is_broken(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A broken file is named (file, field, reason) and nothing changes; a clean reload swaps."""
+    ada = admin(fake_discord)
+    content = copy_content(tmp_path)
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite", content) as bot:
+        served = bot.library
+        count = len(served)
+        shutil.copy(BROKEN, content / "bad_id.yaml")
+        refused = await answered(fake_discord, await fake_discord.slash("admin reload", user=ada))
+        assert refused.ephemeral
+        assert "Reload refused" in refused.text
+        assert "bad_id.yaml" in refused.text
+        assert "id:" in refused.text
+        assert "lowercase letters" in refused.text
+        assert bot.library is served
+
+        (content / "bad_id.yaml").unlink()
+        extra = cast(
+            dict[str, Any],
+            yaml.safe_load((content / f"{SEED}.yaml").read_text(encoding="utf-8")),
+        )
+        extra["id"] = "reloaded-lesson"
+        (content / "reloaded-lesson.yaml").write_text(yaml.safe_dump(extra), encoding="utf-8")
+        swapped = await answered(fake_discord, await fake_discord.slash("admin reload", user=ada))
+        assert f"Reloaded {count + 1} lesson(s) (was {count})" in swapped.text
+        assert "reloaded-lesson" in bot.library
+        assert isinstance(bot, StudyBot)
+    fake_discord.assert_clean()
