@@ -1,0 +1,117 @@
+"""``studybot run`` as a user runs it: a real process talking to the fake Discord.
+
+The other end-to-end tests run the bot inside the test's event loop; this one
+starts the installed console script in its own process, so start-up, logging,
+signal handling, the healthcheck and shutdown are exercised exactly as
+deployed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakediscord import FakeDiscord
+
+SEED = "node-sequential-vs-parallel"
+
+
+def _studybot() -> list[str]:
+    script = Path(sys.executable).with_name("studybot")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+
+
+def _env(fake: FakeDiscord, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "STUDYBOT_"))}
+    env.update(
+        DISCORD_TOKEN=fake.token,
+        STUDYBOT_DISCORD_API_URL=fake.api_base,
+        STUDYBOT_DISCORD_GATEWAY_URL=fake.gateway_url,
+        STUDYBOT_DATABASE=str(tmp_path / "data" / "studybot.db"),
+        STUDYBOT_LOG_LEVEL="INFO",
+        HOME=str(tmp_path),
+    )
+    return env
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+async def test_studybot_run_serves_commands_reports_health_and_stops_on_sigterm(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """The studybot process connects, syncs, answers /lesson list, is healthy, exits 0 on TERM."""
+    env = _env(fake_discord, tmp_path)
+    proc = await asyncio.create_subprocess_exec(
+        *_studybot(),
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await fake_discord.wait_for_request("PUT", r"/applications/\d+/commands$", timeout=60)
+        await fake_discord.wait_until_connected(timeout=30)
+        # A heartbeat is written as soon as the bot is ready, not one interval later.
+        beat = tmp_path / "data" / "health.json"
+        await fake_discord.wait_for(
+            lambda: beat.exists() and '"connected": true' in beat.read_text(),
+            30,
+            "a connected heartbeat",
+        )
+        interaction = await fake_discord.slash("lesson list")
+        await fake_discord.wait_for_response(interaction, timeout=10)
+        message = await fake_discord.wait_for(
+            lambda: fake_discord.original_message(interaction), 10, "the lesson list"
+        )
+        assert SEED in message.text
+
+        health = await asyncio.create_subprocess_exec(
+            *_studybot(), "health", env=env, stdout=asyncio.subprocess.PIPE
+        )
+        health_out, _ = await asyncio.wait_for(health.communicate(), 60)
+        assert health.returncode == 0, health_out
+        assert b"healthy: connected to 1 guild(s)" in health_out
+
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(proc.communicate(), 30)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    log = stderr.decode()
+    assert proc.returncode == 0, log[-3000:]
+    assert "Received SIGTERM; shutting down" in log
+    assert "Stopped" in log
+    assert fake_discord.token not in log
+    assert "Traceback" not in log
+    fake_discord.assert_clean()
+
+
+async def test_studybot_run_with_a_rejected_token_says_so_in_one_line(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """A token Discord refuses ends the process with exit 1 and one explanatory line."""
+    env = _env(fake_discord, tmp_path)
+    env["DISCORD_TOKEN"] = "not-the-right-token"
+    proc = await asyncio.create_subprocess_exec(
+        *_studybot(),
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        _, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    log = stderr.decode()
+    assert proc.returncode == 1
+    assert "Discord rejected the token" in log
+    assert "not-the-right-token" not in log
+    assert "Traceback" not in log
