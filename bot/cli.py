@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
+from bot.demos.model import MODES as DEMO_MODES
 
 log = logging.getLogger("studybot")
 
@@ -170,19 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="where to write the copy")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p = add("demo", _cmd_demo, "run a live async demo in the terminal")
-    p.add_argument(
-        "mode",
-        choices=[
-            "sequential",
-            "parallel",
-            "fire_and_forget",
-            "compare",
-            "taskgroup",
-            "semaphore",
-            "fail_fast",
-            "settled",
-        ],
-    )
+    p.add_argument("mode", choices=DEMO_MODES, help="the scenario to run")
     p.add_argument("--task1", type=float, metavar="S", help="task 1 duration, 0.05-10 s")
     p.add_argument("--task2", type=float, metavar="S", help="task 2 duration, 0.05-10 s")
     p.add_argument("--json", action="store_true", help="print events and timings as JSON")
