@@ -19,7 +19,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs.lessons import lesson_autocomplete
-from bot.cogs.limits import EMBED_TOTAL, build_embed, shorten
+from bot.cogs.limits import DESCRIPTION_PAGE, EMBED_TOTAL, build_embed, shorten
 from bot.cogs.trace import trace_link_button
 from bot.cogs.views import GuardedItem, custom_id, persistent_view, study_bot
 from bot.errors import UserError
@@ -121,7 +121,7 @@ def feedback_embed(result: AnswerResult, room: int = EMBED_TOTAL) -> discord.Emb
         colour = WRONG_COLOUR
     explanation = result.explanation
     # The question embed shares the message's 6000-character budget.
-    budget = max(200, room - len(head) - 100)
+    budget = max(200, min(room, DESCRIPTION_PAGE) - len(head) - 100)
     if len(explanation) > budget:
         explanation = shorten(explanation, budget)
     text = f"{head}\n\n{explanation}" if explanation else head
