@@ -305,7 +305,7 @@ class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes o
     )
     @app_commands.autocomplete(lesson=lesson_autocomplete)
     @app_commands.guild_only()
-    async def round(
+    async def start_round(
         self,
         interaction: discord.Interaction[Any],
         lesson: str,
