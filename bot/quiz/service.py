@@ -437,18 +437,25 @@ class QuizService:
         if not game.is_open:
             raise QuestionClosedError()
         accepted = game.close()
-        writes = [a.write for a in accepted if a.write is not None]
-        if writes:
-            await asyncio.wait(writes)
-        return game.tally(accepted)
+        closing = game.closing = asyncio.get_running_loop().create_future()
+        try:
+            writes = [a.write for a in accepted if a.write is not None]
+            if writes:
+                await asyncio.wait(writes)
+            return game.tally(accepted)
+        finally:
+            closing.set_result(None)
 
     async def finish_round(self, run_id: int) -> RoundStandings:
         """End the round (closing an open question first) and record everyone's points."""
         game = self._round(run_id)
+        if game.finishing:
+            raise NoRoundRunningError()
+        game.finishing = True  # before any await: a second finish is refused
         if game.is_open:
             await self.close_question(run_id)
-        if game.finished:
-            raise NoRoundRunningError()
+        if game.closing is not None and not game.closing.done():
+            await game.closing  # a close in progress elsewhere: wait for its tally
         game.finished = True
         try:
             now_ms = self._wall_ms()

@@ -200,3 +200,26 @@ async def test_round_left_open_blocks_the_channel_until_recovered(
             await start(fresh, lesson)
         await fresh.recover_unfinished_rounds()
         await start(fresh, lesson)
+
+
+async def test_finish_racing_a_close_counts_the_last_question_once(
+    service: QuizService, store: Store, lesson: Lesson
+) -> None:
+    """A finish racing the timer's close waits for its tally; a second finish is refused."""
+    run_id = await start(service, lesson)
+    await service.open_question(run_id)
+    answers = [service.answer_round(run_id, u, f"u{u}", "A") for u in range(1, 6)]
+    outcomes = await asyncio.gather(
+        *answers,
+        service.close_question(run_id),
+        service.finish_round(run_id),
+        service.finish_round(run_id),
+        return_exceptions=True,
+    )
+    standings = outcomes[6]
+    assert not isinstance(standings, BaseException)
+    assert isinstance(outcomes[7], NoRoundRunningError)
+    assert [s.answered for s in standings.standings] == [1] * 5
+    board = await service.leaderboard(GUILD)
+    assert sorted(e.user_id for e in board) == [1, 2, 3, 4, 5]
+    assert all(e.points > 100 for e in board)
