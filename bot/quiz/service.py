@@ -275,6 +275,16 @@ class QuizService:
         )
         return quiz.summary
 
+    async def summary(self, run_id: int, user_id: int) -> QuizSummary:
+        """Return the summary of a finished quiz, recording the finish again if it failed."""
+        quiz = self.personal(run_id, user_id)
+        if not quiz.finished:
+            raise QuizNotFinishedError()
+        if quiz.summary is None:
+            await self._finish_personal(quiz, self._wall_ms())
+        assert quiz.summary is not None
+        return quiz.summary
+
     async def retry(self, run_id: int, user_id: int) -> PersonalQuiz:
         """Start the same lesson again for the owner of ``run_id``."""
         quiz = self.personal(run_id, user_id)

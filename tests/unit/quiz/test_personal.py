@@ -195,3 +195,15 @@ async def test_idle_quizzes_are_forgotten(
     await service.start_personal(GUILD, BOB, "Bob", lesson)
     with pytest.raises(QuizNotFoundError, match="no longer active"):
         await service.answer(old.run_id, ANN, "A")
+
+
+async def test_summary_is_available_after_the_last_answer(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """The summary can be fetched again after the quiz ends, and not before."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    with pytest.raises(QuizNotFinishedError):
+        await service.summary(quiz.run_id, ANN)
+    await take(service, quiz.run_id, ANN, "ABC")
+    summary = await service.summary(quiz.run_id, ANN)
+    assert summary.score == 300 and summary == quiz.summary
