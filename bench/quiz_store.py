@@ -380,7 +380,7 @@ def main() -> None:
         "--rates",
         type=float,
         nargs="*",
-        default=[10_000.0, 20_000.0, 30_000.0],
+        default=[10_000.0, 30_000.0],
         help="offered loads (answers/s) for the open-loop latency runs",
     )
     parser.add_argument("--dir", type=Path, default=None, help="where the test databases go")
