@@ -8,9 +8,13 @@ stats) can register their own.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 import re
+import shutil
+import sys
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -42,6 +46,49 @@ class ConsoleCommand:
     handler: Handler
     usage: str = ""
     aliases: tuple[str, ...] = field(default=())
+
+
+_HEADING = re.compile(r"^#{1,3} (.*)$")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_SPAN = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+_SPOILER = re.compile(r"\|\|(.+?)\|\|")
+
+
+def terminal_text(text: str, width: int = 100) -> str:
+    """Return Discord-flavoured Markdown as plain terminal text.
+
+    Headings are underlined, bold and inline-code markers dropped, code fences
+    removed (their contents kept verbatim, since tables and code must keep
+    their alignment) and prose wrapped at word boundaries to ``width``.
+    """
+    out: list[str] = []
+    in_fence = False
+    for line in text.split("\n"):
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+            continue
+        if in_fence:
+            out.append(line)
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            title = _BOLD.sub(r"\1", heading[1])
+            out += [title, "-" * min(len(title), width)]
+            continue
+        line = _SPOILER.sub(r"\1", _SPAN.sub(r"\1", _BOLD.sub(r"\1", line)))
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        out += textwrap.wrap(
+            line.strip(),
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent + "  " if line.lstrip().startswith(("- ", "* ")) else indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        ) or [""]
+    return "\n".join(out)
 
 
 def clean(line: str) -> str:
@@ -89,16 +136,39 @@ class Console:
     # -- input and output ------------------------------------------------------
 
     def write(self, text: str = "") -> None:
-        """Print ``text`` and a newline."""
-        self.stdout.write(text + "\n")
+        """Print ``text`` (Discord Markdown turned into plain terminal text) and a newline."""
+        self.stdout.write(terminal_text(text, self.width) + "\n")
         self.stdout.flush()
+
+    @property
+    def width(self) -> int:
+        """Return the width to wrap prose at: the terminal's, or 100 when not a terminal."""
+        if self._interactive:
+            return max(40, shutil.get_terminal_size((100, 24)).columns - 1)
+        return 100
+
+    @property
+    def _interactive(self) -> bool:
+        try:
+            return self.stdin is sys.stdin and sys.stdin.isatty() and self.stdout is sys.stdout
+        except (AttributeError, ValueError):
+            return False
 
     def read_line(self, prompt: str) -> str | None:
         """Show ``prompt`` and return the next cleaned line, or None at end of input."""
-        self.stdout.write(prompt)
-        self.stdout.flush()
         try:
-            raw = self.stdin.readline()
+            if self._interactive:
+                # input() gives line editing and history (arrow keys) through readline.
+                with contextlib.suppress(ImportError):
+                    import readline  # noqa: F401
+                try:
+                    raw = input(prompt) + "\n"
+                except EOFError:
+                    raw = ""
+            else:
+                self.stdout.write(prompt)
+                self.stdout.flush()
+                raw = self.stdin.readline()
         except (UnicodeDecodeError, ValueError):
             self.write()
             self.write("Sorry, I could not read that input as text.")

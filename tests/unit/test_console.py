@@ -51,7 +51,8 @@ def test_show_with_prefix_and_every_mode() -> None:
     modes = ["overview", "flow", "code", "table", "tracker", "moments", "snapshot", "transcript"]
     script = "".join(f"show node {m}\n" for m in modes) + "exit\n"
     _, out = drive(script)
-    assert "## Sequential vs parallel async execution in Node.js\n" in out
+    assert "Sequential vs parallel async execution in Node.js\n-----" in out
+    assert "## " not in out and "```" not in out
     assert "await Promise.all([task1(), task2()]);" in out
     assert "3    | Call task2()" in out
     assert "task1Status | Not started" in out
@@ -68,7 +69,7 @@ def test_show_narrow_table() -> None:
 def test_bare_lesson_id_shows_overview() -> None:
     """Typing a lesson id (or unique prefix) on its own shows its overview."""
     _, out = drive("python-semaphore\n")
-    assert "## Limiting concurrency in asyncio" in out
+    assert "> Limiting concurrency in asyncio" in out
 
 
 def test_trace_walks_forward_back_and_jumps() -> None:
@@ -86,7 +87,7 @@ def test_trace_walks_forward_back_and_jumps() -> None:
         "trace 4/8",
     ]
     assert "Left the trace of node-sequential-vs-parallel." in out
-    assert "**Tracker** (After Step 3)" in out
+    assert "Tracker (After Step 3)" in out
     assert out.rstrip().endswith("Bye! Happy studying.")
 
 
@@ -168,7 +169,7 @@ def test_empty_library_still_helps() -> None:
 def test_control_characters_and_long_lines() -> None:
     """Control characters are stripped and very long lines refused politely."""
     _, out = drive("\x1b[Ashow\x00 node\x07\n" + "x" * 5000 + "\n")
-    assert "## Sequential vs parallel async execution in Node.js" in out
+    assert "Sequential vs parallel async execution in Node.js" in out
     assert "That line is too long (5000 characters)" in out
 
 
@@ -205,3 +206,16 @@ def test_main_loads_content_dir_and_reports_problems(tmp_path: Path) -> None:
     assert out.startswith("Some lesson files have problems and were skipped:\n")
     assert f"{tmp_path / 'broken.yaml'}: invalid YAML" in out
     assert "node-sequential-vs-parallel" in out
+
+
+def test_terminal_text_drops_markdown_but_keeps_code_verbatim() -> None:
+    """Headings, bold and spans become plain text; fenced lines stay exactly as they were."""
+    from bot.console import terminal_text
+
+    text = "## Title\n**Bold** and `code`\n```py\ndef f(**kwargs): `x`\n```\n" + "word " * 40
+    out = terminal_text(text, width=50)
+    lines = out.split("\n")
+    assert lines[:3] == ["Title", "-----", "Bold and code"]
+    assert "def f(**kwargs): `x`" in lines
+    assert all(len(line) <= 50 for line in lines)
+    assert out.split().count("word") == 40
