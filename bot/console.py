@@ -91,6 +91,11 @@ def terminal_text(text: str, width: int = 100) -> str:
     return "\n".join(out)
 
 
+def _is_number(text: str) -> bool:
+    """Return whether ``text`` is plain ASCII digits (``"²".isdigit()`` is True)."""
+    return text.isascii() and text.isdigit()
+
+
 def clean(line: str) -> str:
     """Return ``line`` without control characters and surrounding whitespace."""
     return _CONTROL.sub("", _ESCAPE.sub("", line.replace("\t", " "))).strip()
@@ -399,9 +404,9 @@ def _trace(console: Console, args: list[str]) -> None:
         elif word in ("h", "help", "?"):
             console.write(TRACE_HELP)
             show = False
-        elif parts and (parts[0].isdigit() or (parts[0] == "goto" and len(parts) == 2)):
+        elif parts and (_is_number(parts[0]) or (parts[0] == "goto" and len(parts) == 2)):
             target = parts[-1]
-            if len(parts) > 2 or (parts[0] != "goto" and len(parts) != 1) or not target.isdigit():
+            if len(parts) > 2 or (parts[0] != "goto" and len(parts) != 1) or not _is_number(target):
                 console.write("Use a step number, e.g. 3 or goto 3.")
                 show = False
             elif not 1 <= int(target[:6]) <= len(steps):
