@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from bot.config import Settings
 from bot.console import Console, ConsoleCommand
+from bot.demos.engine import validate_options
 from bot.demos.model import MODES as DEMO_MODES
 from bot.demos.terminal import run_terminal_demo
 from bot.errors import OptionError, UserError
@@ -81,17 +82,28 @@ def _local_user_name() -> str:
 
 
 def _demo(session: ConsoleSession, console: Console, args: list[str]) -> None:
-    if not args or args[0] not in DEMO_MODES:
+    if not args:
         console.write("Usage: demo <mode> [task1 seconds] [task2 seconds]")
         console.write("Modes: " + ", ".join(DEMO_MODES))
         return
+    if args[0] not in DEMO_MODES:
+        raise OptionError(
+            f"There is no demo mode '{args[0][:30]}'. Modes: " + ", ".join(DEMO_MODES) + "."
+        )
     durations: list[float] = []
     for word in args[1:3]:
         try:
             durations.append(float(word))
         except ValueError:
             raise OptionError(f"'{word[:20]}' is not a number of seconds, e.g. 1.5") from None
-    session.run(run_terminal_demo(args[0], durations or None, as_json=False, out=console.stdout))
+    # Check the options here so a mistake reads as a console message, not a CLI one.
+    validate_options(args[0], durations or None)
+    try:
+        session.run(
+            run_terminal_demo(args[0], durations or None, as_json=False, out=console.stdout)
+        )
+    except KeyboardInterrupt:
+        console.write("\nDemo stopped.")
 
 
 def _question_text(quiz: PersonalQuiz) -> list[str]:
@@ -102,17 +114,29 @@ def _question_text(quiz: PersonalQuiz) -> list[str]:
     return lines
 
 
-def _result_text(result: AnswerResult) -> list[str]:
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _result_text(result: AnswerResult, lesson_id: str, practice: bool) -> list[str]:
     verdict = "Right!" if result.correct else "Not quite."
+    if practice:
+        scored = "practice"
+    else:
+        hint = ", hint used" if result.hint_used and result.correct else ""
+        scored = f"+{result.points} points{hint}"
     lines = [
         f"{verdict} The answer is {result.correct_choice.letter}) {result.correct_choice.text}"
-        f"  (+{result.points} points{', hint used' if result.hint_used else ''})"
+        f"  ({scored})"
     ]
     if result.explanation:
         lines.append(f"  {result.explanation}")
     if result.steps:
         steps = ", ".join(str(s) for s in result.steps)
-        lines.append(f"  See the trace at step {steps}: trace <lesson> then {result.steps[0]}")
+        which = "step" if len(result.steps) == 1 else "steps"
+        lines.append(
+            f"  See the trace at {which} {steps}: trace {lesson_id}, then type {result.steps[0]}"
+        )
     return lines
 
 
@@ -126,13 +150,13 @@ def _summary_text(summary: QuizSummary) -> list[str]:
     else:
         lines.append("This run counts for the leaderboard.")
     if summary.missed:
-        lines.append("Type `quiz review` to go over the questions you missed.")
+        lines.append("Type: quiz review  to go over the questions you missed.")
     return lines
 
 
 def _play(session: ConsoleSession, console: Console, quiz: PersonalQuiz) -> QuizSummary | None:
     service = session.quiz()
-    console.write(f"{quiz.lesson.title} — {quiz.total} question(s). {QUIZ_HELP}")
+    console.write(f"{quiz.lesson.title}: {_plural(quiz.total, 'question')}. {QUIZ_HELP}")
     if quiz.practice:
         console.write("(Practice: your first completed run of this lesson is the one that counts.)")
     while quiz.question is not None:
@@ -153,7 +177,7 @@ def _play(session: ConsoleSession, console: Console, quiz: PersonalQuiz) -> Quiz
         except UserError as exc:
             console.write(str(exc))
             continue
-        for text in _result_text(result):
+        for text in _result_text(result, quiz.lesson.id, quiz.practice):
             console.write(text)
         if result.summary is not None:
             console.write("")
@@ -200,8 +224,12 @@ def _leaderboard(session: ConsoleSession, console: Console, args: list[str]) -> 
     for word in args:
         if word in PERIODS:
             period = word
-        else:
+        elif lesson_id is None:
             lesson_id = console.resolve(word).id
+        else:
+            raise OptionError(
+                f"'{word[:30]}' is not a period: use week or all, e.g. leaderboard {lesson_id} week"
+            )
     service = session.quiz()
     entries = session.run(service.leaderboard(None, lesson_id, period))
     when = "this week" if period == "week" else "all time"
@@ -223,7 +251,9 @@ def _stats(session: ConsoleSession, console: Console, args: list[str]) -> None:
     console.write(f"  lessons done   {stats.lessons_done}")
     console.write(f"  quiz runs      {stats.runs}")
     console.write(f"  answers        {stats.correct}/{stats.answered} correct ({accuracy})")
-    console.write(f"  streak         {stats.current_streak} day(s), best {stats.best_streak}")
+    console.write(
+        f"  streak         {_plural(stats.current_streak, 'day')}, best {stats.best_streak}"
+    )
     for missed in stats.hardest[:3]:
         console.write(f"  hardest        {missed.lesson_id} question {missed.question_index + 1}")
 

@@ -29,7 +29,11 @@ def _run(settings: Settings, text: str) -> str:
 def test_quiz_then_leaderboard_and_stats(tmp_path: Path) -> None:
     """A quiz taken in the console is committed and shows on the local board and stats."""
     settings = Settings(database_path=tmp_path / "local.db")
-    out = _run(settings, f"quiz {SEED}\nh\nA\nB\nD\nleaderboard\nstats\nquit\n")
+    out = _run(
+        settings, f"quiz {SEED}\nh\nA\nB\nD\nleaderboard {SEED} forever\nleaderboard\nstats\nquit\n"
+    )
+    assert "'forever' is not a period: use week or all" in out
+    assert f"See the trace at steps 2, 3: trace {SEED}, then type 2" in out
     assert "💡 Check the 'Action' and 'Task 2 Status' columns" in out
     assert "Right! The answer is A) Step 3  (+50 points, hint used)" in out
     assert "Not quite. The answer is C) Task2 starts immediately after task1 starts" in out
@@ -47,6 +51,7 @@ def test_second_run_is_practice_and_review_covers_missed(tmp_path: Path) -> None
     _run(settings, f"quiz {SEED}\nA\nB\nD\nquit\n")
     out = _run(settings, f"quiz {SEED}\nA\nB\nC\nquiz review\nquit\n")
     assert "Practice run: only your first completed run" in out
+    assert "(practice)" in out and "+100 points" not in out
     assert "Finish a quiz first" not in out
     assert "You got them all" in out or "nothing to review" in out.lower()
 
@@ -65,8 +70,12 @@ def test_quiz_garbage_and_quit_midway(tmp_path: Path) -> None:
 def test_demo_runs_in_the_console(tmp_path: Path) -> None:
     """demo runs the scenario live and prints the report; bad input is explained."""
     settings = Settings(database_path=tmp_path / "local.db")
-    out = _run(settings, "demo sequential 0.05 0.06\ndemo warp\ndemo parallel x\nquit\n")
+    out = _run(
+        settings, "demo sequential 0.05 0.06\ndemo warp\ndemo parallel x\ndemo parallel 40\nquit\n"
+    )
+    assert "task1 must be between 0.05 and 10 seconds" in out
+    assert "studybot demo:" not in out
     assert "Execution table" in out
     assert "task2 starts" in out.lower() or "task2  started" in out
-    assert "Usage: demo <mode>" in out
+    assert "There is no demo mode 'warp'. Modes: sequential, parallel" in out
     assert "'x' is not a number of seconds" in out
