@@ -178,6 +178,10 @@ class StudyBot(commands.Bot):
         heartbeat: bool = True,
         **options: Any,
     ) -> None:
+        # studybot never joins voice: skip discord.py's start-up warnings about
+        # the optional voice libraries, which only confuse people reading the log.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         # No privileged intents: slash commands need neither members, presences
         # nor message content.
@@ -427,6 +431,7 @@ async def sync_commands(settings: Settings, guild_id: int | None, **options: Any
         log.error(NO_TOKEN_MESSAGE)
         return EXIT_CONFIG
     install_token_filter(settings.token)
+    point_at_discord(settings)
     content = await load_content(settings)
     async with Store.open(settings.database_path) as store:
         bot = create_bot(settings, content, store, sync_on_start=False, heartbeat=False, **options)
@@ -439,5 +444,8 @@ async def sync_commands(settings: Settings, guild_id: int | None, **options: Any
             return EXIT_FAILED
         except discord.HTTPException as exc:
             log.error("Command sync failed: %s %s", exc.status, exc)
+            return EXIT_FAILED
+        except (aiohttp.ClientConnectionError, OSError) as exc:
+            log.error("Cannot reach Discord (%s); check the network and try again", exc)
             return EXIT_FAILED
     return EXIT_OK

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot import __version__
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, check_paths, load_settings
 from bot.demos.model import MODES as DEMO_MODES
 
 log = logging.getLogger("studybot")
@@ -78,17 +78,29 @@ def _cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store.database import Store
 
+    existed = settings.database_path.exists()
+
     async def migrate() -> None:
         async with Store.open(settings.database_path):
             pass
 
     asyncio.run(migrate())
-    print(f"Database is up to date: {settings.database_path}")
+    if existed:
+        print(f"Database is up to date: {settings.database_path}")
+    else:
+        print(f"Created the database: {settings.database_path}")
     return 0
 
 
 def _cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     dest = Path(args.path)
+    if not settings.database_path.exists():
+        print(
+            f"studybot backup: there is no database at {settings.database_path} "
+            "(set STUDYBOT_DATABASE to the one to copy)",
+            file=sys.stderr,
+        )
+        return 2
     if dest.exists() and not args.force:
         print(f"studybot backup: {dest} exists; pass --force to overwrite it", file=sys.stderr)
         return 2
@@ -137,6 +149,11 @@ def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     width = max(len(name) for name, _ in settings.describe())
     for name, value in settings.describe():
         print(f"{name.ljust(width)}  {value}")
+    problems = check_paths(settings)
+    for problem in problems:
+        print(f"studybot config: {problem}", file=sys.stderr)
+    if problems:
+        return 1
     print("Configuration is valid.")
     return 0
 
@@ -152,13 +169,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"studybot {__version__}")
     parser.add_argument(
-        "--config", metavar="FILE", help="optional YAML file with settings (env vars win)"
+        "--config",
+        metavar="FILE",
+        default=None,
+        help="optional YAML file with settings (env vars win)",
     )
     parser.set_defaults(handler=_cmd_default)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        default=argparse.SUPPRESS,
+        help="optional YAML file with settings (env vars win)",
+    )
+
     def add(name: str, handler: Callable[..., int], help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
         p.set_defaults(handler=handler)
         return p
 
@@ -189,7 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings(config_file=Path(args.config) if args.config else None)
+        config = getattr(args, "config", None)
+        settings = load_settings(config_file=Path(config) if config else None)
     except ConfigError as exc:
         print(f"studybot: invalid configuration: {exc}", file=sys.stderr)
         return 2

@@ -182,7 +182,10 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -234,3 +237,23 @@ def load_settings(
                 f"{settings.shard_count}"
             )
     return settings
+
+
+def check_paths(settings: Settings) -> list[str]:
+    """Return problems with the configured folders that a run would hit later.
+
+    The content folder must exist, and the database's folder must exist or be
+    creatable and be writable, so ``config check`` catches them up front.
+    """
+    problems: list[str] = []
+    if not settings.content_dir.is_dir():
+        problems.append(f"STUDYBOT_CONTENT_DIR: {settings.content_dir} is not a folder")
+    folder = settings.database_path.parent
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        problems.append(f"STUDYBOT_DATABASE: cannot create or write {folder}")
+    elif settings.database_path.exists() and not os.access(settings.database_path, os.W_OK):
+        problems.append(f"STUDYBOT_DATABASE: {settings.database_path} is not writable")
+    return problems

@@ -66,9 +66,49 @@ def test_backup_refuses_to_overwrite(
     target = tmp_path / "exists.db"
     target.write_text("keep me")
     monkeypatch.setenv("STUDYBOT_DATABASE", str(tmp_path / "live.db"))
+    assert main(["migrate"]) == 0
+    assert "Created the database" in capsys.readouterr().out
     assert main(["backup", str(target)]) == 2
     assert target.read_text() == "keep me"
     assert "--force" in capsys.readouterr().err
+
+
+def test_backup_of_a_missing_database_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped database path is reported; no empty database or backup is made."""
+    monkeypatch.setenv("STUDYBOT_DATABASE", str(tmp_path / "typo.db"))
+    assert main(["backup", str(tmp_path / "b.db")]) == 2
+    assert "there is no database at" in capsys.readouterr().err
+    assert not (tmp_path / "typo.db").exists() and not (tmp_path / "b.db").exists()
+
+
+def test_config_check_finds_a_missing_content_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """config check fails when the content folder does not exist."""
+    monkeypatch.setenv("STUDYBOT_CONTENT_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("STUDYBOT_DATABASE", str(tmp_path / "db" / "s.db"))
+    assert main(["config", "check"]) == 1
+    captured = capsys.readouterr()
+    assert "STUDYBOT_CONTENT_DIR:" in captured.err and "is not a folder" in captured.err
+    assert "Configuration is valid." not in captured.out
+
+
+def test_config_file_after_the_subcommand_and_bad_yaml_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--config works after the sub-command; broken YAML is one line with its position."""
+    monkeypatch.setenv("STUDYBOT_DATABASE", str(tmp_path / "s.db"))
+    good = tmp_path / "good.yaml"
+    good.write_text("quiz_round_seconds: 33\n")
+    assert main(["config", "check", "--config", str(good)]) == 0
+    assert "33" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("log_level: [\n")
+    assert main(["--config", str(bad), "config", "check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not valid YAML at line" in err
 
 
 def test_migrate_then_backup_while_another_process_holds_the_db(
