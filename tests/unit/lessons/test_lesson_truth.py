@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
@@ -430,3 +431,12 @@ def test_seed_lesson_matches_a_real_node_run() -> None:
             else "Task2 waits for task1 to finish",
         },
     )
+
+
+def test_every_shipped_lesson_has_a_truth_check() -> None:
+    """Each lesson in content/lessons is loaded by one of the real-run tests above."""
+    source = Path(__file__).read_text(encoding="utf-8")
+    checked = set(re.findall(r'LESSONS / "([a-z0-9-]+)\.yaml"', source))
+    shipped = {path.stem for path in LESSONS.glob("*.yaml")}
+    missing = sorted(shipped - checked)
+    assert not missing, f"add a real-run check for: {', '.join(missing)}"
