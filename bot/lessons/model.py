@@ -114,6 +114,21 @@ class VariableTracker:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackerState:
+    """The tracker as a trace step shows it.
+
+    ``exact`` is False when the lesson has no checkpoint at the step itself and
+    ``checkpoint`` is an earlier one: front ends must say so, or a learner sees
+    values that contradict the step's table row.
+    """
+
+    step: int
+    checkpoint: Checkpoint
+    values: dict[str, str]
+    exact: bool
+
+
+@dataclass(frozen=True, slots=True)
 class KeyMoment:
     """A question learners usually ask, its answer, and the table steps it cites."""
 
@@ -173,6 +188,24 @@ class Lesson:
     snapshot: tuple[str, ...]
     transcript: str
     source: Path | None = field(default=None, compare=False)
+
+    def tracker_at(self, step: int) -> TrackerState:
+        """Return the tracker at table step ``step``: its checkpoint there, or the latest before.
+
+        A first checkpoint without a step is the start (before step 1); a last
+        checkpoint without a step (``Final``) is the state after the table's last step.
+        """
+        checkpoints = self.tracker.checkpoints
+        last_step = self.table.steps[-1] if self.table.rows else 0
+        chosen, chosen_at = 0, -1
+        for index, checkpoint in enumerate(checkpoints):
+            at = checkpoint.step
+            if at is None:
+                at = 0 if index == 0 else last_step if index == len(checkpoints) - 1 else None
+            if at is not None and at <= step and at >= chosen_at:
+                chosen, chosen_at = index, at
+        values = {v.name: v.values[chosen] for v in self.tracker.variables}
+        return TrackerState(step, checkpoints[chosen], values, exact=chosen_at == step)
 
     def moments_citing(self, step: int) -> tuple[KeyMoment, ...]:
         """Return the key moments that cite ``step``."""

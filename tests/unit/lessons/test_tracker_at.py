@@ -1,0 +1,41 @@
+"""Which tracker checkpoint a trace step shows, and whether it was taken at that step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.lessons.loader import load_lesson_file
+
+SEED = load_lesson_file(
+    Path(__file__).resolve().parents[3] / "content" / "lessons" / "node-sequential-vs-parallel.yaml"
+)
+
+
+@pytest.mark.parametrize(
+    ("step", "label", "exact", "task1"),
+    [
+        (1, "After Step 1", True, "Started"),
+        (2, "After Step 1", False, "Started"),
+        (3, "After Step 3", True, "Finished"),
+        (5, "After Step 4", False, "Finished"),
+        (7, "After Step 7", True, "Finished"),
+        (8, "Final", True, "Finished"),
+    ],
+)
+def test_seed_trace_steps_pick_the_right_checkpoint(
+    step: int, label: str, exact: bool, task1: str
+) -> None:
+    """Steps with a checkpoint show it exactly; others show the latest earlier one, flagged."""
+    state = SEED.tracker_at(step)
+    assert (state.checkpoint.label, state.exact, state.values["task1Status"]) == (
+        label,
+        exact,
+        task1,
+    )
+
+
+def test_final_checkpoint_belongs_to_the_last_step() -> None:
+    """The seed's Final column (no step of its own) is what the last step shows."""
+    assert SEED.tracker_at(SEED.table.steps[-1]).checkpoint.label == "Final"
