@@ -24,7 +24,7 @@ from bot.cogs.views import (
     study_bot,
 )
 from bot.lessons.model import MODES, Lesson
-from bot.lessons.render import render, render_lesson_list
+from bot.lessons.render import PHONE_WIDTH, render, render_lesson_list
 
 if TYPE_CHECKING:
     from bot.app import StudyBot
@@ -52,8 +52,12 @@ def fit_pages(pages: list[str], limit: int = DESCRIPTION_PAGE) -> list[str]:
 
 
 def lesson_pages(lesson: Lesson, mode: str) -> list[str]:
-    """Return the pages of ``lesson`` in ``mode``, each short enough for an embed."""
-    return fit_pages(render(lesson, mode, limit=DESCRIPTION_PAGE))
+    """Return the pages of ``lesson`` in ``mode``, each short enough for an embed.
+
+    Tables fit a phone's width, and the ``## title`` line is left out: the
+    embed's own title already names the lesson and the mode.
+    """
+    return fit_pages(render(lesson, mode, limit=DESCRIPTION_PAGE, width=PHONE_WIDTH, heading=False))
 
 
 def page_buttons(

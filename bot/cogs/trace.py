@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs.lessons import lesson_autocomplete
-from bot.cogs.limits import DESCRIPTION_PAGE, build_embed, split_text
+from bot.cogs.limits import DESCRIPTION_PAGE, EMBED_TITLE, build_embed, shorten, split_text
 from bot.cogs.views import (
     LESSON_ID_PATTERN,
     GuardedItem,
@@ -28,7 +28,7 @@ from bot.cogs.views import (
 )
 from bot.errors import OptionError
 from bot.lessons.model import Lesson
-from bot.lessons.render import render_trace_step
+from bot.lessons.render import PHONE_WIDTH, render_trace_step
 
 if TYPE_CHECKING:
     from bot.app import StudyBot
@@ -79,17 +79,22 @@ def check_step(lesson: Lesson, step: int) -> int:
     return step
 
 
+def trace_title(lesson: Lesson, position: int) -> str:
+    """Return ``Step 3 of 8 · <lesson title>``, cut to fit an embed title."""
+    return shorten(f"Step {position} of {len(lesson.table.steps)} · {lesson.title}", EMBED_TITLE)
+
+
 def trace_embed(lesson: Lesson, step: int) -> discord.Embed:
     """Return the embed showing ``step`` of ``lesson``'s walkthrough."""
-    steps = lesson.table.steps
-    text = render_trace_step(lesson, step, limit=DESCRIPTION_PAGE)
+    # The step goes in the title, so the text leaves out its own ``## title`` line.
+    text = render_trace_step(lesson, step, limit=DESCRIPTION_PAGE, width=PHONE_WIDTH, heading=False)
     if len(text) > DESCRIPTION_PAGE:
         text = split_text(text, DESCRIPTION_PAGE)[0]
     position = step_index(lesson, step) + 1
     return build_embed(
-        f"Walkthrough: {lesson.title}",
+        trace_title(lesson, position),
         text,
-        footer=f"{lesson.id} · step {position} of {len(steps)} · /trace",
+        footer=f"{lesson.id} · /trace · ⏮ ◀ ▶ ⏭ move through the steps",
         colour=TRACE_COLOUR,
     )
 

@@ -9,9 +9,11 @@ a page's fences always stay balanced.
 
 from __future__ import annotations
 
+import itertools
 import re
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 from bot.errors import OptionError
 from bot.lessons.model import MODES, Lesson, TableRow
@@ -19,6 +21,24 @@ from bot.lessons.model import MODES, Lesson, TableRow
 FENCE = "```"
 MIN_LIMIT = 40
 NARROW_WIDTH = 40
+# Discord wraps a code block inside an embed at about 56-60 monospace
+# characters on a phone (about 75 on a desktop); tables rendered with a
+# ``width`` keep every line within it so their columns never wrap.
+PHONE_WIDTH = 56
+MIN_WIDTH = 24
+MIN_FLEX_WIDTH = 18
+NOTE_INDENT = "  "
+NOTE_MARKER = "↳ "
+FIXED_SYMBOLS: dict[str, str] = {
+    "not started": "·",
+    "started": "S",
+    "finished": "F",
+    "failed": "✗",
+    "running": "R",
+    "done": "D",
+    "waiting": "W",
+    "cancelled": "C",
+}
 _FENCE_LINE = re.compile(r"^```[A-Za-z0-9_+#.-]{0,16}$")
 _ZWSP = "\u200b"
 _RULE = re.compile(r"^-+(?:-\+-+)*-*$")
@@ -180,9 +200,14 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _wrap(text: str, indent: str = "  ", width: int = NARROW_WIDTH) -> list[str]:
+def _wrap(text: str, indent: str = "  ", width: int = NARROW_WIDTH, marker: str = "") -> list[str]:
     return textwrap.wrap(
-        _one_line(text), width=width, initial_indent=indent, subsequent_indent=indent
+        _one_line(text),
+        width=width,
+        initial_indent=indent + marker,
+        subsequent_indent=indent + " " * len(marker),
+        break_long_words=True,
+        break_on_hyphens=False,
     ) or [indent.rstrip()]
 
 
@@ -190,16 +215,23 @@ def _statuses(lesson: Lesson, row: TableRow) -> str:
     return " | ".join(f"{task}: {row.statuses.get(task, '?')}" for task in lesson.table.tasks)
 
 
-def _step_block(lesson: Lesson, row: TableRow) -> str:
-    """Return one step as a short block readable on a phone."""
-    lines = [f"Step {row.step} · {_one_line(row.action)}"]
+def _step_block(lesson: Lesson, row: TableRow, width: int | None = None) -> str:
+    """Return one step as a short block readable on a phone (lines within ``width`` if given)."""
+    head = f"Step {row.step} · {_one_line(row.action)}"
+    lines = [head]
+    if width is not None:
+        lines = textwrap.wrap(
+            head, width=width, subsequent_indent="  ", break_long_words=True, break_on_hyphens=False
+        )
     statuses = _statuses(lesson, row)
-    if len(statuses) + 2 <= NARROW_WIDTH + 4:
+    if len(statuses) + 2 <= min(NARROW_WIDTH + 4, width or NARROW_WIDTH + 4):
         lines.append(f"  {statuses}")
     else:
-        lines += [f"  {task}: {row.statuses.get(task, '?')}" for task in lesson.table.tasks]
+        for task in lesson.table.tasks:
+            status = f"{task}: {row.statuses.get(task, '?')}"
+            lines += [f"  {status}"] if width is None else _wrap(status, width=width)
     if row.notes:
-        lines.extend(_wrap(row.notes))
+        lines.extend(_wrap(row.notes, width=width or NARROW_WIDTH))
     return "\n".join(lines)
 
 
@@ -217,17 +249,299 @@ def _table_grid(lesson: Lesson, rows: Sequence[TableRow]) -> str:
     return _grid(header, body)
 
 
+# -- compact tables (a phone's width) -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GridRow:
+    """One row of a compact table: short key cells, an action that may wrap, statuses, notes."""
+
+    keys: tuple[str, ...]
+    action: str
+    statuses: tuple[str, ...]
+    notes: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """How a compact table shows its status columns."""
+
+    headers: tuple[str, ...]
+    symbols: dict[str, str] | None  # status -> one character, or None for whole words
+    status_sep: str
+
+
+def status_symbols(statuses: Iterable[str]) -> dict[str, str] | None:
+    """Give each distinct status a one-character symbol (``S`` Started, ``·`` Not started).
+
+    Well-known statuses get fixed symbols; any other takes the first free
+    letter or digit of its own name. Return None if some status has none free.
+    """
+    taken: set[str] = set()
+    symbols: dict[str, str] = {}
+    for status in dict.fromkeys(statuses):
+        fixed = FIXED_SYMBOLS.get(" ".join(status.lower().split()))
+        letters = [c for c in status if c.isascii() and c.isalnum()]
+        candidates = [
+            *([fixed] if fixed else []),
+            *(c.upper() for c in letters),
+            *(c.lower() for c in letters),
+            *"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+        ]
+        symbol = next((c for c in candidates if c not in taken), None)
+        if symbol is None:
+            return None
+        taken.add(symbol)
+        symbols[status] = symbol
+    return symbols
+
+
+def _task_labels(tasks: Sequence[str], short: bool) -> tuple[tuple[str, ...], list[str]]:
+    """Return short column labels for ``tasks`` and the legend entries they need."""
+    labels = tuple(str(i) if short else f"T{i}" for i in range(1, len(tasks) + 1))
+    obvious = all(
+        re.fullmatch(rf"\D*{i}", " ".join(name.split())) for i, name in enumerate(tasks, 1)
+    )
+    legend = (
+        [] if obvious else [f"{label} = {name}" for label, name in zip(labels, tasks, strict=True)]
+    )
+    return labels, legend
+
+
+def _legend(entries: Sequence[str], width: int) -> list[str]:
+    if not entries:
+        return []
+    return textwrap.wrap(
+        ", ".join(entries), width=width, break_long_words=True, break_on_hyphens=False
+    )
+
+
+def _lay_out(
+    key_headers: Sequence[str],
+    action_header: str | None,
+    rows: Sequence[GridRow],
+    layout: _Layout,
+    width: int,
+    sep: str,
+    whole_words: bool,
+) -> list[str] | None:
+    """Return the grid's lines within ``width``, or None if the action column gets too thin.
+
+    With ``whole_words`` the action column must be wide enough for every word.
+    """
+    keys = [max(len(h), *(len(r.keys[i]) for r in rows)) for i, h in enumerate(key_headers)]
+
+    def shown(status: str) -> str:
+        return layout.symbols.get(status, status) if layout.symbols is not None else status
+
+    statuses = [
+        max(len(h), *(len(shown(r.statuses[i])) for r in rows))
+        for i, h in enumerate(layout.headers)
+    ]
+    status_block = sum(statuses) + len(layout.status_sep) * max(len(statuses) - 1, 0)
+    cells = len(keys) + (action_header is not None) + bool(statuses)
+    fixed = sum(keys) + status_block + len(sep) * max(cells - 1, 0)
+    longest = 0
+    if action_header is not None:
+        longest = max(len(action_header), *(len(r.action) for r in rows))
+    room = width - fixed
+    action = min(longest, room)
+    if action_header is not None and action < min(longest, MIN_FLEX_WIDTH):
+        return None
+    if whole_words and action < max((len(w) for r in rows for w in r.action.split()), default=0):
+        return None
+    if action_header is None and room < 0:
+        return None
+
+    def line(key_cells: Sequence[str], piece: str | None, status_cells: Sequence[str]) -> str:
+        cells = [c.ljust(w) for c, w in zip(key_cells, keys, strict=True)]
+        if piece is not None:
+            cells.append(piece.ljust(action))
+        if status_cells:
+            cells.append(
+                layout.status_sep.join(
+                    c.ljust(w) for c, w in zip(status_cells, statuses, strict=True)
+                )
+            )
+        return sep.join(cells).rstrip()
+
+    ruled = "|" in sep
+    rule_sep = sep.replace(" ", "-").replace("|", "+") if ruled else sep
+    status_rule = layout.status_sep
+    if ruled:
+        status_rule = status_rule.replace(" ", "-").replace("|", "+")
+    rule_cells = ["-" * w for w in keys]
+    if action_header is not None:
+        rule_cells.append("-" * action)
+    if statuses:
+        rule_cells.append(status_rule.join("-" * w for w in statuses))
+    lines = [
+        line(key_headers, action_header, layout.headers),
+        rule_sep.join(rule_cells),
+    ]
+    blank_keys = [""] * len(keys)
+    blank_statuses = [""] * len(statuses) if statuses else []
+    for row in rows:
+        pieces: list[str | None] = [None]
+        if action_header is not None:
+            pieces = list(_wrap_cell(row.action, action))
+        for index, piece in enumerate(pieces):
+            first = index == 0
+            lines.append(
+                line(
+                    row.keys if first else blank_keys,
+                    piece,
+                    [shown(s) for s in row.statuses] if first else blank_statuses,
+                )
+            )
+        if row.notes:
+            lines.extend(_wrap(row.notes, indent=NOTE_INDENT, width=width, marker=NOTE_MARKER))
+    return lines
+
+
+def _wrap_cell(text: str, width: int) -> list[str]:
+    return textwrap.wrap(
+        text, width=max(width, 1), break_long_words=True, break_on_hyphens=False
+    ) or [""]
+
+
+def compact_table(
+    key_headers: Sequence[str],
+    tasks: Sequence[str],
+    rows: Sequence[GridRow],
+    width: int = PHONE_WIDTH,
+    *,
+    action_header: str | None = "Action",
+    sep: str = " | ",
+    abbreviate: bool = True,
+) -> list[str] | None:
+    """Lay ``rows`` out as an aligned grid whose lines fit in ``width`` characters.
+
+    The action column wraps inside its cell; each row's notes follow it as
+    indented lines. When whole status words leave the action too thin, the
+    statuses become one-character symbols under ``T1``, ``T2``… (then ``1``,
+    ``2``…) with a legend below (if ``abbreviate``). Return None when even
+    that does not fit, so the caller can fall back to one block per step.
+    """
+    if not rows:
+        return None
+    attempts = [_Layout(tuple(tasks), None, sep)]
+    if abbreviate and tasks:
+        symbols = status_symbols(s for r in rows for s in r.statuses)
+        if symbols is not None:
+            for short in (False, True):
+                labels, _ = _task_labels(tasks, short)
+                attempts.append(_Layout(labels, symbols, " "))
+    for whole_words, layout in itertools.product((True, False), attempts):
+        lines = _lay_out(key_headers, action_header, rows, layout, width, sep, whole_words)
+        if lines is None or any(len(line) > width for line in lines):
+            continue
+        if layout.symbols is not None:
+            _, names = _task_labels(tasks, layout.headers[0] == "1")
+            used = dict.fromkeys(s for r in rows for s in r.statuses)
+            entries = [f"{layout.symbols[s]} = {' '.join(s.split())}" for s in used]
+            lines += ["", *_legend([*entries, *names], width)]
+        return lines
+    return None
+
+
+def _grid_rows(lesson: Lesson, rows: Sequence[TableRow]) -> list[GridRow]:
+    tasks = lesson.table.tasks
+    return [
+        GridRow(
+            keys=(str(row.step),),
+            action=_one_line(row.action),
+            statuses=tuple(_one_line(row.statuses.get(t, "?")) for t in tasks),
+            notes=_one_line(row.notes),
+        )
+        for row in rows
+    ]
+
+
+def _fitted_table(
+    lesson: Lesson, rows: Sequence[TableRow], width: int, *, abbreviate: bool = True
+) -> str:
+    """Return ``rows`` as a compact grid within ``width``, or one block per step."""
+    lines = compact_table(
+        ["Step"], lesson.table.tasks, _grid_rows(lesson, rows), width, abbreviate=abbreviate
+    )
+    if lines is not None:
+        return "\n".join(lines)
+    return "\n\n".join(_step_block(lesson, row, width) for row in rows)
+
+
+def _row_card(lesson: Lesson, row: TableRow, width: int) -> str | None:
+    """Return one row turned on its side (``Action | …``, ``Task 1 | …``), or None if too wide."""
+    tasks = lesson.table.tasks
+    fields = [
+        ("Step", str(row.step)),
+        ("Action", _one_line(row.action)),
+        *((_one_line(t), _one_line(row.statuses.get(t, "?"))) for t in tasks),
+    ]
+    if row.notes:
+        fields.append(("Notes", _one_line(row.notes)))
+    key = max(len(name) for name, _ in fields)
+    room = width - key - 3
+    if key > width // 2 or room < MIN_FLEX_WIDTH:
+        return None
+    lines: list[str] = []
+    for name, value in fields:
+        for index, piece in enumerate(_wrap_cell(value, room)):
+            lines.append(f"{name if index == 0 else '':<{key}} | {piece}".rstrip())
+    return "\n".join(lines)
+
+
+def _fits_one_line(lesson: Lesson, row: TableRow, width: int) -> bool:
+    """Return whether ``row`` alone makes a grid whose action needs no wrapping."""
+    [grid_row] = _grid_rows(lesson, [replace(row, notes="")])
+    lines = compact_table(["Step"], lesson.table.tasks, [grid_row], width, abbreviate=False)
+    return lines is not None and len(lines) == 3  # header, rule and the row
+
+
+def _fitted_row(lesson: Lesson, row: TableRow, width: int) -> str:
+    """Return one trace row within ``width``: a one-row grid, else the row on its side.
+
+    The choice is made for the whole lesson, so ◀ ▶ never flip the layout.
+    """
+    if all(_fits_one_line(lesson, other, width) for other in lesson.table.rows):
+        lines = compact_table(
+            ["Step"], lesson.table.tasks, _grid_rows(lesson, [row]), width, abbreviate=False
+        )
+        if lines is not None:
+            return "\n".join(lines)
+    card = _row_card(lesson, row, width)
+    return card if card is not None else _step_block(lesson, row, width)
+
+
 # -- modes ---------------------------------------------------------------------
 
 
-def _overview(lesson: Lesson, narrow: bool) -> str:
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """How a renderer lays out its tables: one block per step, and a width to fit."""
+
+    narrow: bool
+    width: int | None
+
+
+HEADINGS: dict[str, str] = {
+    "flow": "Concept flow",
+    "code": "Code",
+    "table": "Execution table",
+    "tracker": "Variable tracker",
+    "moments": "Key moments",
+    "snapshot": "Concept snapshot",
+    "transcript": "Transcript",
+}
+
+
+def _overview(lesson: Lesson, shape: _Shape) -> str:
     tags = ", ".join(lesson.tags)
     facts = f"{lesson.language} · ~{lesson.minutes} min" + (f" · {tags}" if tags else "")
     flows = ", ".join(_one_line(f.name) for f in lesson.flows)
     table = lesson.table
     tracker = lesson.tracker
     lines = [
-        f"## {neutralise(lesson.title)}",
         neutralise(facts),
         "",
         neutralise(_one_line(lesson.summary)),
@@ -245,8 +559,8 @@ def _overview(lesson: Lesson, narrow: bool) -> str:
     return "\n".join(lines)
 
 
-def _flow(lesson: Lesson, narrow: bool) -> str:
-    parts = [_heading(lesson, "Concept flow")]
+def _flow(lesson: Lesson, shape: _Shape) -> str:
+    parts = []
     for flow in lesson.flows:
         steps = "\n".join(f"{i}. {_one_line(s)}" for i, s in enumerate(flow.steps, 1))
         parts.append(f"**{neutralise(_one_line(flow.name))}**\n{neutralise(steps)}")
@@ -255,8 +569,8 @@ def _flow(lesson: Lesson, narrow: bool) -> str:
     return "\n\n".join(parts)
 
 
-def _code(lesson: Lesson, narrow: bool) -> str:
-    parts = [_heading(lesson, "Code")]
+def _code(lesson: Lesson, shape: _Shape) -> str:
+    parts = []
     for sample in lesson.code:
         if sample.caption:
             parts.append(neutralise(_one_line(sample.caption)))
@@ -264,31 +578,49 @@ def _code(lesson: Lesson, narrow: bool) -> str:
     return "\n\n".join(parts)
 
 
-def _table(lesson: Lesson, narrow: bool) -> str:
+def _table(lesson: Lesson, shape: _Shape) -> str:
     rows = lesson.table.rows
-    if narrow:
-        body = "\n\n".join(_step_block(lesson, row) for row in rows)
+    if shape.narrow:
+        body = "\n\n".join(_step_block(lesson, row, shape.width) for row in rows)
+    elif shape.width is not None:
+        body = _fitted_table(lesson, rows, shape.width)
     else:
         body = _table_grid(lesson, rows)
-    parts = [_heading(lesson, "Execution table"), fenced(body)]
+    parts = [fenced(body)]
     if lesson.table.footnote:
         parts.append("💡 " + neutralise(_one_line(lesson.table.footnote)))
     return "\n\n".join(parts)
 
 
-def _tracker(lesson: Lesson, narrow: bool) -> str:
+def _tracker_blocks(lesson: Lesson, width: int | None) -> str:
     tracker = lesson.tracker
-    if narrow:
-        blocks = []
-        for index, checkpoint in enumerate(tracker.checkpoints):
-            lines = [checkpoint.label]
-            lines += [f"  {v.name} = {v.values[index]}" for v in tracker.variables]
-            blocks.append("\n".join(lines))
-        body = "\n\n".join(blocks)
+    blocks = []
+    for index, checkpoint in enumerate(tracker.checkpoints):
+        lines = [checkpoint.label]
+        for v in tracker.variables:
+            entry = f"{v.name} = {v.values[index]}"
+            lines += [f"  {entry}"] if width is None else _wrap(entry, width=width)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _tracker(lesson: Lesson, shape: _Shape) -> str:
+    tracker = lesson.tracker
+    if shape.narrow:
+        body = _tracker_blocks(lesson, shape.width)
+    elif shape.width is not None:
+        # One row per checkpoint: a phone has room for a few variables, not many checkpoints.
+        rows = [
+            GridRow((c.label, *(_one_line(v.values[i]) for v in tracker.variables)), "", ())
+            for i, c in enumerate(tracker.checkpoints)
+        ]
+        headers = ["Checkpoint", *(v.name for v in tracker.variables)]
+        lines = compact_table(headers, (), rows, shape.width, action_header=None)
+        body = "\n".join(lines) if lines is not None else _tracker_blocks(lesson, shape.width)
     else:
         header = ["Variable", *(c.label for c in tracker.checkpoints)]
         body = _grid(header, [[v.name, *v.values] for v in tracker.variables])
-    return "\n\n".join([_heading(lesson, "Variable tracker"), fenced(body)])
+    return fenced(body)
 
 
 def _steps_note(steps: Sequence[int]) -> str:
@@ -305,8 +637,8 @@ def _moment_text(index: int, question: str, answer: str, steps: Sequence[int]) -
     return "\n".join(lines)
 
 
-def _moments(lesson: Lesson, narrow: bool) -> str:
-    parts = [_heading(lesson, "Key moments")]
+def _moments(lesson: Lesson, shape: _Shape) -> str:
+    parts = []
     if not lesson.moments:
         parts.append("This lesson has no key moments.")
     for i, moment in enumerate(lesson.moments, 1):
@@ -314,16 +646,15 @@ def _moments(lesson: Lesson, narrow: bool) -> str:
     return "\n\n".join(parts)
 
 
-def _snapshot(lesson: Lesson, narrow: bool) -> str:
-    lines = "\n".join(f"- {neutralise(_one_line(item))}" for item in lesson.snapshot)
-    return "\n\n".join([_heading(lesson, "Concept snapshot"), lines])
+def _snapshot(lesson: Lesson, shape: _Shape) -> str:
+    return "\n".join(f"- {neutralise(_one_line(item))}" for item in lesson.snapshot)
 
 
-def _transcript(lesson: Lesson, narrow: bool) -> str:
-    return "\n\n".join([_heading(lesson, "Transcript"), neutralise(lesson.transcript.strip())])
+def _transcript(lesson: Lesson, shape: _Shape) -> str:
+    return neutralise(lesson.transcript.strip())
 
 
-_RENDERERS: dict[str, Callable[[Lesson, bool], str]] = {
+_RENDERERS: dict[str, Callable[[Lesson, _Shape], str]] = {
     "overview": _overview,
     "flow": _flow,
     "code": _code,
@@ -335,36 +666,91 @@ _RENDERERS: dict[str, Callable[[Lesson, bool], str]] = {
 }
 
 
-def render(lesson: Lesson, mode: str, *, narrow: bool = False, limit: int = 1900) -> list[str]:
-    """Render ``lesson`` in ``mode`` as pages of at most ``limit`` characters."""
-    renderer = _RENDERERS.get(mode.strip().lower())
+def _check_width(width: int | None) -> None:
+    if width is not None and width < MIN_WIDTH:
+        raise ValueError(f"width must be at least {MIN_WIDTH}, got {width}")
+
+
+def render(
+    lesson: Lesson,
+    mode: str,
+    *,
+    narrow: bool = False,
+    limit: int = 1900,
+    width: int | None = None,
+    heading: bool = True,
+) -> list[str]:
+    """Render ``lesson`` in ``mode`` as pages of at most ``limit`` characters.
+
+    ``narrow`` shows tables one block per step; ``width`` keeps every table
+    line within that many characters (``PHONE_WIDTH`` for Discord); without
+    ``heading`` the text starts below the ``## title · mode`` line (for an
+    embed whose title already says it).
+    """
+    key = mode.strip().lower()
+    renderer = _RENDERERS.get(key)
     if renderer is None:
         raise OptionError(
             f"There is no mode called {code_span(mode[:40])}. Modes: {', '.join(MODES)}."
         )
-    return paginate(renderer(lesson, narrow), limit)
+    _check_width(width)
+    body = renderer(lesson, _Shape(narrow, width))
+    if heading:
+        what = HEADINGS.get(key)
+        title = _heading(lesson, what) if what else f"## {neutralise(lesson.title)}"
+        body = f"{title}\n{body}" if key == "overview" else f"{title}\n\n{body}"
+    return paginate(body, limit)
 
 
-def render_trace_step(lesson: Lesson, step: int, *, narrow: bool = False, limit: int = 1900) -> str:
-    """Render one step of the trace: its row, the tracker state then, and the moments citing it."""
+def _tracker_state(values: dict[str, str], label: str, narrow: bool, width: int | None) -> str:
+    if narrow:
+        lines = [f"{name} = {value}" for name, value in values.items()]
+    else:
+        lines = _grid(["Variable", label], [[k, v] for k, v in values.items()]).split("\n")
+    if width is not None and any(len(line) > width for line in lines):
+        lines = [
+            piece
+            for name, value in values.items()
+            for piece in _wrap(f"{name} = {_one_line(value)}", indent="", width=width)
+        ]
+    return "\n".join(lines)
+
+
+def render_trace_step(
+    lesson: Lesson,
+    step: int,
+    *,
+    narrow: bool = False,
+    limit: int = 1900,
+    width: int | None = None,
+    heading: bool = True,
+) -> str:
+    """Render one step of the trace: its row, the tracker state then, and the moments citing it.
+
+    ``narrow``, ``width`` and ``heading`` work as for ``render``; within a
+    width the row keeps whole status words (one block if they do not fit).
+    """
     steps = lesson.table.steps
     if step not in steps:
         raise OptionError(
             f"Step {step} is out of range: {lesson.title[:80]} has steps {steps[0]}-{steps[-1]}."
         )
+    _check_width(width)
     row = lesson.table.row(step)
-    title = f"## {neutralise(lesson.title)} · Step {step} of {len(steps)}"
-    row_text = _step_block(lesson, row) if narrow else _table_grid(lesson, [row])
-    checkpoint, values = lesson.tracker.state_at(step)
     if narrow:
-        state = "\n".join(f"{name} = {value}" for name, value in values.items())
+        row_text = _step_block(lesson, row, width)
+    elif width is not None:
+        row_text = _fitted_row(lesson, row, width)
     else:
-        state = _grid(["Variable", checkpoint.label], [[k, v] for k, v in values.items()])
+        row_text = _table_grid(lesson, [row])
+    checkpoint, values = lesson.tracker.state_at(step)
+    state = _tracker_state(values, checkpoint.label, narrow, width)
     parts = [
-        title,
         fenced(row_text),
         f"**Tracker** ({neutralise(checkpoint.label)})\n{fenced(state)}",
     ]
+    if heading:
+        parts.insert(0, f"## {neutralise(lesson.title)} · Step {step} of {len(steps)}")
     base = "\n\n".join(parts)
     if len(base) > limit:
         return paginate(base, limit)[0]

@@ -26,11 +26,14 @@ from bot.lessons.model import (
     VariableTracker,
 )
 from bot.lessons.render import (
+    NOTE_MARKER,
+    PHONE_WIDTH,
     is_fence,
     paginate,
     render,
     render_lesson_list,
     render_trace_step,
+    status_symbols,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -52,6 +55,48 @@ def is_subsequence(needle: str, haystack: str) -> bool:
     """Return whether ``needle``'s characters appear in ``haystack`` in order."""
     it = iter(haystack)
     return all(ch in it for ch in needle)
+
+
+def block_lines(text: str) -> list[str]:
+    """Return the lines inside the text's code blocks, zero-width spaces removed."""
+    inside, found = False, []
+    for line in text.split("\n"):
+        if is_fence(line):
+            inside = not inside
+        elif inside:
+            found.append(line.replace("\u200b", ""))
+    return found
+
+
+def parse_compact_table(page: str) -> list[tuple[str, str, list[str], str]]:
+    """Read a compact table back into (step, action, statuses, notes), symbols resolved."""
+    body = block_lines(page)
+    legend: dict[str, str] = {}
+    if "" in body:
+        body, tail = body[: body.index("")], body[body.index("") + 1 :]
+        for entry in " ".join(tail).split(", "):
+            symbol, _, word = entry.partition(" = ")
+            legend[symbol] = word
+    rows: list[tuple[str, str, list[str], str]] = []
+    for line in body[2:]:
+        if line.startswith("  " + NOTE_MARKER):
+            step, action, statuses, notes = rows[-1]
+            rows[-1] = (step, action, statuses, line[2 + len(NOTE_MARKER) :])
+        elif line.startswith("    ") and "|" not in line:
+            step, action, statuses, notes = rows[-1]
+            rows[-1] = (step, action, statuses, f"{notes} {line.strip()}")
+        elif line.startswith(" "):
+            step, action, statuses, notes = rows[-1]
+            piece = line.split(" | ", 1)[1].rstrip(" |")
+            rows[-1] = (step, f"{action} {piece}", statuses, notes)
+        else:
+            step, action, rest = (cell.strip() for cell in line.split(" | ", 2))
+            if legend:
+                statuses = [legend[symbol] for symbol in rest.split()]
+            else:
+                statuses = [cell.strip() for cell in rest.split(" | ")]
+            rows.append((step, action, statuses, ""))
+    return rows
 
 
 # -- the shipped lessons ---------------------------------------------------------
@@ -84,6 +129,118 @@ def test_table_narrow_is_one_block_per_step() -> None:
     assert "Step 3 · Call task2()\n  Task 1: Finished | Task 2: Started\n" in text
     longest = max(len(line) for line in text.split("\n") if not line.startswith("##"))
     assert longest <= 60
+
+
+@pytest.mark.parametrize("lesson_id", sorted(SHIPPED))
+def test_phone_table_fits_and_keeps_every_cell_and_note(lesson_id: str) -> None:
+    """Within the phone width the table still holds every row's action, statuses and notes."""
+    lesson = SHIPPED[lesson_id]
+    [page] = render(lesson, "table", width=PHONE_WIDTH, heading=False)
+    assert max(len(line) for line in block_lines(page)) <= PHONE_WIDTH
+    expected = [
+        (
+            str(row.step),
+            " ".join(row.action.split()),
+            [row.statuses[task] for task in lesson.table.tasks],
+            " ".join(row.notes.split()),
+        )
+        for row in lesson.table.rows
+    ]
+    assert parse_compact_table(page) == expected
+
+
+def test_phone_table_of_the_seed_keeps_whole_status_words() -> None:
+    """The seed's two tasks fit as whole words, notes indented under their row."""
+    [page] = render(SEED, "table", width=PHONE_WIDTH, heading=False)
+    body = block_lines(page)
+    assert body[0] == "Step | Action                   | Task 1   | Task 2"
+    assert body[body.index("3    | Call task2()             | Finished | Started") + 1] == (
+        f"  {NOTE_MARKER}Sequential: task2 starts after task1"
+    )
+    assert "     | together                 |          |" in body
+    assert not page.startswith("##")
+    assert "💡 Execution stops after both tasks finish in each approach." in page
+
+
+def test_phone_table_with_four_tasks_uses_symbols_and_a_legend() -> None:
+    """Four tasks turn the statuses into symbols under T1-T4, explained by a legend."""
+    lesson = SHIPPED["python-semaphore-limits"]
+    [page] = render(lesson, "table", width=PHONE_WIDTH)
+    body = block_lines(page)
+    assert body[0].endswith("| T1 T2 T3 T4")
+    assert body[2].endswith("| R  R  W  W")
+    assert body[-1] == "R = Running, W = Waiting, D = Done"
+
+
+def test_status_symbols_are_fixed_for_known_words_and_unique() -> None:
+    """Known statuses get the documented symbols; clashing ones still get distinct symbols."""
+    symbols = status_symbols(["Started", "Finished", "Not started", "Failed", "Scheduled", "Sx"])
+    assert symbols is not None
+    assert symbols["Started"] == "S"
+    assert symbols["Finished"] == "F"
+    assert symbols["Not started"] == "·"
+    assert symbols["Failed"] == "✗"
+    assert len(set(symbols.values())) == len(symbols)
+    assert all(len(symbol) == 1 for symbol in symbols.values())
+
+
+@pytest.mark.parametrize("lesson_id", sorted(SHIPPED))
+def test_phone_tracker_has_one_row_per_checkpoint(lesson_id: str) -> None:
+    """Within the phone width the tracker lists checkpoints down and variables across."""
+    lesson = SHIPPED[lesson_id]
+    [page] = render(lesson, "tracker", width=PHONE_WIDTH, heading=False)
+    body = block_lines(page)
+    assert max(len(line) for line in body) <= PHONE_WIDTH
+    assert body[0].split(" | ")[0].strip() == "Checkpoint"
+    tracker = lesson.tracker
+    for index, checkpoint in enumerate(tracker.checkpoints):
+        cells = [c.strip() for c in body[2 + index].split(" | ")]
+        assert cells == [checkpoint.label, *(v.values[index] for v in tracker.variables)]
+
+
+@pytest.mark.parametrize("lesson_id", sorted(SHIPPED))
+def test_phone_trace_steps_fit_and_show_the_row(lesson_id: str) -> None:
+    """Every trace step fits the phone width and shows its cells, tracker state and moments."""
+    lesson = SHIPPED[lesson_id]
+    for row in lesson.table.rows:
+        text = render_trace_step(lesson, row.step, width=PHONE_WIDTH, heading=False)
+        assert not text.startswith("##")
+        assert max(len(line) for line in block_lines(text)) <= PHONE_WIDTH
+        flat = squash(text.replace("|", ""))  # a cell wrapped on its side continues after "|"
+        for cell in (row.action, row.notes, *row.statuses.values()):
+            assert squash(cell) in flat
+        _, values = lesson.tracker.state_at(row.step)
+        assert all(squash(value) in flat for value in values.values())
+        for moment in lesson.moments_citing(row.step):
+            assert squash(moment.question) in flat
+
+
+def test_phone_trace_of_the_seed_turns_the_row_on_its_side() -> None:
+    """The seed's rows do not all fit one line, so each step lists its cells down the side."""
+    text = render_trace_step(SEED, 3, width=PHONE_WIDTH, heading=False)
+    assert block_lines(text)[:5] == [
+        "Step   | 3",
+        "Action | Call task2()",
+        "Task 1 | Finished",
+        "Task 2 | Started",
+        "Notes  | Sequential: task2 starts after task1",
+    ]
+    assert "task2Status | Started" in text
+
+
+def test_heading_is_kept_by_default_and_can_be_left_out() -> None:
+    """The console keeps the ## heading; without it the text starts with the content."""
+    for mode in MODES:
+        assert render(SEED, mode)[0].startswith(f"## {SEED.title}")
+        assert not render(SEED, mode, heading=False)[0].startswith("##")
+    assert render(SEED, "overview", heading=False)[0].startswith("Node.js · ~10 min")
+    assert render_trace_step(SEED, 3).startswith("## ")
+
+
+def test_width_below_the_minimum_is_refused() -> None:
+    """A width too small for any table is a programming error."""
+    with pytest.raises(ValueError):
+        render(SEED, "table", width=10)
 
 
 def test_tracker_and_moments_and_snapshot_content() -> None:
@@ -269,16 +426,27 @@ def lessons(draw: st.DrawFn) -> Lesson:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lesson=lessons(), limit=st.sampled_from([200, 1024, 1900, 2000]), narrow=st.booleans())
-def test_random_lessons_stay_within_limits(lesson: Lesson, limit: int, narrow: bool) -> None:
-    """Every mode, trace step and list page of a random lesson fits, with balanced fences."""
+@given(
+    lesson=lessons(),
+    limit=st.sampled_from([200, 1024, 1900, 2000]),
+    narrow=st.booleans(),
+    width=st.sampled_from([None, 24, 40, PHONE_WIDTH, 80]),
+)
+def test_random_lessons_stay_within_limits(
+    lesson: Lesson, limit: int, narrow: bool, width: int | None
+) -> None:
+    """Every mode, trace step and list page fits, fences balance, tables keep to the width."""
     for mode in MODES:
-        for page in render(lesson, mode, narrow=narrow, limit=limit):
+        for page in render(lesson, mode, narrow=narrow, limit=limit, width=width):
             assert len(page) <= limit
             assert fences_balanced(page)
+            if width is not None and mode in ("table", "tracker"):
+                assert all(len(line) <= width for line in block_lines(page))
     for step in lesson.table.steps:
-        text = render_trace_step(lesson, step, narrow=narrow, limit=limit)
+        text = render_trace_step(lesson, step, narrow=narrow, limit=limit, width=width)
         assert len(text) <= limit
         assert fences_balanced(text)
+        if width is not None:
+            assert all(len(line) <= width for line in block_lines(text))
     for page in render_lesson_list([lesson] * 30, limit=limit):
         assert len(page) <= limit
