@@ -48,6 +48,7 @@ from bot.demos.prediction import PredictionQuestion, ask_prediction, judge_predi
 from bot.demos.report import DemoReport, build_report, render_progress
 from bot.demos.throttle import EditThrottle
 from bot.errors import UserError
+from bot.lessons.render import PHONE_WIDTH
 
 if TYPE_CHECKING:
     from bot.app import StudyBot
@@ -435,7 +436,8 @@ class DemoCog(commands.Cog):
             # Pillow is CPU work: off the loop, so other demos keep their timing.
             png = await asyncio.to_thread(render_gantt_png, run)
         pages = report_embeds(
-            build_report(run),
+            # Tables within a phone's width: wrapped code-block rows are unreadable.
+            build_report(run, width=PHONE_WIDTH),
             notes=lines,
             image=GANTT_FILENAME if png is not None else None,
             colour=DEMO_COLOUR if run.completed else STOPPED_COLOUR,

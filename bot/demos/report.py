@@ -23,6 +23,7 @@ from bot.lessons.model import (
     TrackedVariable,
     VariableTracker,
 )
+from bot.lessons.render import GridRow, compact_table
 
 FIELD_LIMIT = 1024
 MESSAGE_LIMIT = 2000
@@ -230,25 +231,57 @@ def _split_long(line: str, room: int) -> list[str]:
     return pieces
 
 
-def render_table(run: DemoRun) -> list[str]:
-    """Return the execution table as code-block pages, each within an embed field."""
+def render_table(run: DemoRun, width: int | None = None) -> list[str]:
+    """Return the execution table as code-block pages, each within an embed field.
+
+    With ``width`` every line fits in that many characters: the action wraps
+    in its cell, notes go under their row, and many tasks turn into symbols.
+    """
     names = run.options.task_names
-    rows = [
+    steps = trace_steps(run)
+    if width is not None:
+        rows = [
+            GridRow(
+                (str(s.step), f"{s.at_ms:.1f}"),
+                s.action,
+                tuple(s.statuses[n] for n in names),
+                s.notes,
+            )
+            for s in steps
+        ]
+        lines = compact_table(["Step", "ms"], names, rows, width, sep="  ")
+        if lines is not None:
+            return paginate(lines, head=2)
+    table = [
         [str(s.step), f"{s.at_ms:.1f}", s.action, *(s.statuses[n] for n in names), s.notes]
-        for s in trace_steps(run)
+        for s in steps
     ]
-    return paginate(_text_table(["Step", "ms", "Action", *names, "Notes"], rows), head=2)
+    return paginate(_text_table(["Step", "ms", "Action", *names, "Notes"], table), head=2)
 
 
-def render_tracker(run: DemoRun) -> list[str]:
-    """Return the variable tracker (one row per checkpoint) as code-block pages."""
+def render_tracker(run: DemoRun, width: int | None = None) -> list[str]:
+    """Return the variable tracker (one row per checkpoint) as code-block pages.
+
+    With ``width`` the columns are named after the tasks and, if whole status
+    words do not fit, show symbols with a legend.
+    """
     tracker = variable_tracker(run)
-    rows = [
+    if width is not None:
+        rows = [
+            GridRow((checkpoint.label,), "", tuple(v.values[i] for v in tracker.variables))
+            for i, checkpoint in enumerate(tracker.checkpoints)
+        ]
+        lines = compact_table(
+            ["Checkpoint"], run.options.task_names, rows, width, action_header=None, sep="  "
+        )
+        if lines is not None:
+            return paginate(lines, head=2)
+    rows_text = [
         [checkpoint.label, *(v.values[i] for v in tracker.variables)]
         for i, checkpoint in enumerate(tracker.checkpoints)
     ]
     headers = ["Checkpoint", *(v.name for v in tracker.variables)]
-    return paginate(_text_table(headers, rows), head=2)
+    return paginate(_text_table(headers, rows_text), head=2)
 
 
 def _status_line(run: DemoRun) -> str:
@@ -442,8 +475,8 @@ def _page_name(name: str, index: int, count: int) -> str:
     return name if count == 1 else f"{name} ({index + 1}/{count})"
 
 
-def build_report(run: DemoRun) -> DemoReport:
-    """Render every section of a run's report."""
+def build_report(run: DemoRun, width: int | None = None) -> DemoReport:
+    """Render every section of a run's report (tables within ``width`` columns, if given)."""
     summary = MODE_SUMMARIES.get(run.mode, run.mode)
     durations = ", ".join(
         f"{n} {d:g} s" for n, d in zip(run.options.task_names, run.options.durations, strict=True)
@@ -454,8 +487,8 @@ def build_report(run: DemoRun) -> DemoReport:
         summary=f"{summary} ({durations}{limit})",
         timings=render_timings(run),
         gantt=render_gantt(run),
-        table=tuple(render_table(run)),
-        tracker=tuple(render_tracker(run)),
+        table=tuple(render_table(run, width)),
+        tracker=tuple(render_tracker(run, width)),
     )
 
 

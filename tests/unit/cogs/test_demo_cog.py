@@ -29,6 +29,7 @@ from bot.demos.model import MODES, DemoRun
 from bot.demos.prediction import ask_prediction
 from bot.demos.report import DemoReport, build_report
 from bot.errors import UserError
+from bot.lessons.render import PHONE_WIDTH, is_fence
 
 FAST = [0.05, 0.05]
 
@@ -164,3 +165,19 @@ async def test_cog_without_a_demo_guard_says_demos_are_unavailable(study_bot: St
     assert study_bot.services.demo is None
     with pytest.raises(UserError, match="not available"):
         _ = DemoCog(study_bot).guard
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_final_report_code_blocks_fit_a_phone(study_bot: StudyBot, mode: str) -> None:
+    """Every code-block line of the finished demo's embeds fits the phone width."""
+    durations = FAST if mode == "compare" else [0.05] * 8
+    run = await run_demo(validate_options(mode, durations))
+    frame = await DemoCog(study_bot).final_frame(run, None, [])
+    pages = [frame.embeds, *frame.followups]
+    values = [f.value or "" for embeds in pages for e in embeds for f in e.fields]
+    values = [value for value in values if value.startswith("```")]  # not the prose
+    lines = [line for value in values for line in value.split("\n") if not is_fence(line)]
+    assert lines
+    assert max(len(line) for line in lines) <= PHONE_WIDTH
+    names = [f.name or "" for embeds in pages for e in embeds for f in e.fields]
+    assert any(name.startswith("Execution table") for name in names)

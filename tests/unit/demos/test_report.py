@@ -20,11 +20,14 @@ from bot.demos.report import (
     execution_table,
     paginate,
     render_progress,
+    render_table,
     render_timings,
+    render_tracker,
     run_as_dict,
     trace_steps,
     variable_tracker,
 )
+from bot.lessons.render import NOTE_MARKER, PHONE_WIDTH
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +118,59 @@ async def test_every_section_fits_discord_limits(mode: str) -> None:
     assert all(len(value) <= FIELD_LIMIT for _, value in report.sections())
     assert all(len(message) <= 2000 for message in report.messages())
     assert report.table
+
+
+def code_lines(pages: list[str]) -> list[str]:
+    """Return the lines of code-block pages without their fences."""
+    return [line for page in pages for line in page.split("\n") if not line.startswith("```")]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("tasks", [2, 8])
+async def test_phone_report_sections_fit_the_width(mode: str, tasks: int) -> None:
+    """With a width, no line of the table, tracker or Gantt chart is wider than a phone."""
+    durations = [0.05] * (min(tasks, 4) if mode == "compare" else tasks)
+    run = await run_demo(validate_options(mode, durations))
+    report = build_report(run, width=PHONE_WIDTH)
+    for name, value in report.sections():
+        if "```" in value:
+            assert max(len(line) for line in code_lines([value])) <= PHONE_WIDTH, name
+    assert all(len(value) <= FIELD_LIMIT for _, value in report.sections())
+
+
+def test_phone_table_keeps_every_step_time_status_and_note(compare_run: DemoRun) -> None:
+    """The narrow table still holds each step's number, time, statuses and notes."""
+    lines = code_lines(render_table(compare_run, PHONE_WIDTH))
+    assert lines[0].split() == ["Step", "ms", "Action", "task1", "task2"]
+    text = "\n".join(lines)
+    for step in trace_steps(compare_run):
+        row = next(
+            line for line in lines if line.split()[:2] == [str(step.step), f"{step.at_ms:.1f}"]
+        )
+        for status in step.statuses.values():
+            assert status in row
+        if step.notes:
+            assert f"{NOTE_MARKER}{step.notes}"[:30] in text
+    assert "task1 and task2" in text and "start together" in text
+
+
+async def test_phone_table_of_eight_tasks_uses_symbols_with_a_legend() -> None:
+    """Eight tasks do not fit as words: statuses become symbols and a legend explains them."""
+    run = await run_demo(validate_options("semaphore", [0.05] * 8))
+    lines = code_lines(render_table(run, PHONE_WIDTH))
+    assert lines[0].endswith("T1 T2 T3 T4 T5 T6 T7 T8")
+    assert lines[2].endswith("S  S  ·  ·  ·  ·  ·  ·")
+    assert "F = Finished" in lines[-1] or "F = Finished" in lines[-2]
+    tracker = code_lines(render_tracker(run, PHONE_WIDTH))
+    assert tracker[0].split() == ["Checkpoint", *(f"T{i}" for i in range(1, 9))]
+
+
+def test_console_report_keeps_the_wide_table(compare_run: DemoRun) -> None:
+    """Without a width the table keeps its Notes column on one line per step."""
+    lines = code_lines(render_table(compare_run))
+    assert lines[0].split()[-1] == "Notes"
+    body = [line for line in lines if line not in lines[:2]]  # pages repeat the header
+    assert len(body) == len(trace_steps(compare_run))
 
 
 def test_paginate_keeps_lines_whole_and_repeats_the_header() -> None:
