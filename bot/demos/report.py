@@ -262,8 +262,8 @@ def render_table(run: DemoRun, width: int | None = None) -> list[str]:
 def render_tracker(run: DemoRun, width: int | None = None) -> list[str]:
     """Return the variable tracker (one row per checkpoint) as code-block pages.
 
-    With ``width`` the columns are named after the tasks and, if whole status
-    words do not fit, show symbols with a legend.
+    With ``width`` every line fits in that many characters; if whole status
+    words do not, the columns become ``T1``, ``T2``… holding symbols, with a legend.
     """
     tracker = variable_tracker(run)
     if width is not None:
@@ -271,9 +271,8 @@ def render_tracker(run: DemoRun, width: int | None = None) -> list[str]:
             GridRow((checkpoint.label,), "", tuple(v.values[i] for v in tracker.variables))
             for i, checkpoint in enumerate(tracker.checkpoints)
         ]
-        lines = compact_table(
-            ["Checkpoint"], run.options.task_names, rows, width, action_header=None, sep="  "
-        )
+        names = [v.name for v in tracker.variables]
+        lines = compact_table(["Checkpoint"], names, rows, width, action_header=None, sep="  ")
         if lines is not None:
             return paginate(lines, head=2)
     rows_text = [

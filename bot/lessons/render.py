@@ -300,7 +300,7 @@ def _task_labels(tasks: Sequence[str], short: bool) -> tuple[tuple[str, ...], li
     """Return short column labels for ``tasks`` and the legend entries they need."""
     labels = tuple(str(i) if short else f"T{i}" for i in range(1, len(tasks) + 1))
     obvious = all(
-        re.fullmatch(rf"\D*{i}", " ".join(name.split())) for i, name in enumerate(tasks, 1)
+        re.fullmatch(rf"\D*{i}\D*", " ".join(name.split())) for i, name in enumerate(tasks, 1)
     )
     legend = (
         [] if obvious else [f"{label} = {name}" for label, name in zip(labels, tasks, strict=True)]
