@@ -7,6 +7,7 @@ so the event loop (and every other demo's timing) is never blocked.
 from __future__ import annotations
 
 import io
+import math
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -33,6 +34,32 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 }
 
 
+MAX_INTERVALS = 8
+OVERSHOOT = 0.05
+# 1, 2, 2.5 and 5 times a power of ten: ticks at 0.1 s, 0.2 s, 0.25 s, 0.5 s, 1 s…
+NICE_STEPS = tuple(m * 10.0**e for e in range(-3, 4) for m in (1.0, 2.0, 2.5, 5.0))
+
+
+def nice_ticks(span: float, max_intervals: int = MAX_INTERVALS) -> list[float]:
+    """Return axis ticks from 0 past ``span`` seconds at a round step (0.1, 0.2, 0.25, 0.5 s…).
+
+    The step is the smallest round one that needs at most ``max_intervals``
+    intervals; the last tick is the first multiple of it at or after ``span``
+    (or just before it, by at most ``OVERSHOOT`` of a step).
+    """
+    span = max(span, 1e-3)
+    # A run measures a little over its ideal (0.8005 s for 0.8 s): a bar may pass
+    # the last tick by OVERSHOOT of a step (a few pixels) rather than add a tick.
+    step = next((s for s in NICE_STEPS if span / s <= max_intervals + OVERSHOOT), NICE_STEPS[-1])
+    count = max(1, math.ceil(span / step - OVERSHOOT))
+    return [round(i * step, 6) for i in range(count + 1)]
+
+
+def tick_label(seconds: float) -> str:
+    """Return a tick's label: ``0s``, ``0.25s``, ``1.5s``, ``10s``."""
+    return f"{seconds:g}s"
+
+
 def _height(run: DemoRun) -> int:
     phases = run.phase_names
     headers = HEADER_HEIGHT * len(phases) if len(phases) > 1 else 0
@@ -51,7 +78,8 @@ def render_gantt_png(run: DemoRun) -> bytes:
     font = ImageFont.load_default()
     phases = run.phase_names
     origins = {p: min(s.created for s in run.spans_in(p)) for p in phases}
-    scale = max([_span_end(s) - origins[s.phase] for s in run.spans] + [1e-3])
+    ticks = nice_ticks(max([_span_end(s) - origins[s.phase] for s in run.spans] + [1e-3]))
+    scale = ticks[-1]
     plot = WIDTH - LEFT - RIGHT
 
     def x(seconds: float) -> float:
@@ -63,11 +91,12 @@ def render_gantt_png(run: DemoRun) -> bytes:
     if run.status != "completed":
         title += f" ({run.status.replace('_', ' ')})"
     draw.text((10, 10), title, fill=TEXT, font=font)
-    for tick in range(5):
-        tx = LEFT + plot * tick / 4
+    for tick in ticks:
+        tx = x(tick)
         draw.line([(tx, TOP), (tx, height - AXIS_HEIGHT)], fill=GRID)
-        label = f"{scale * tick / 4:.2f}s"
-        draw.text((tx - 12, height - AXIS_HEIGHT + 8), label, fill=TEXT, font=font)
+        label = tick_label(tick)
+        centre = tx - draw.textlength(label, font=font) / 2
+        draw.text((centre, height - AXIS_HEIGHT + 8), label, fill=TEXT, font=font)
     y = TOP
     for phase in phases:
         if len(phases) > 1:

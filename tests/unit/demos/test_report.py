@@ -8,9 +8,11 @@ import itertools
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
-from bot.demos.chart import render_gantt_png
+from bot.demos.chart import MAX_INTERVALS, NICE_STEPS, nice_ticks, render_gantt_png, tick_label
 from bot.demos.engine import run_demo, start_demo, validate_options
 from bot.demos.gantt import GANTT_WIDTH, gantt_lines
 from bot.demos.model import MODES, DemoRun
@@ -100,6 +102,28 @@ def test_png_is_a_valid_image(compare_run: DemoRun) -> None:
     width, height = Image.open(io.BytesIO(data)).size
     assert 300 <= width <= 1200
     assert 100 <= height <= 800
+
+
+def test_png_axis_ticks_are_round_seconds() -> None:
+    """The chart's axis ticks step by round amounts, not by a quarter of the run."""
+    assert nice_ticks(0.8005) == [round(0.1 * i, 6) for i in range(9)]
+    assert nice_ticks(1.5548) == [round(0.2 * i, 6) for i in range(9)]
+    assert nice_ticks(3.0) == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+    assert [tick_label(t) for t in nice_ticks(0.4)[:4]] == ["0s", "0.05s", "0.1s", "0.15s"]
+    assert tick_label(10.0) == "10s"
+
+
+@given(span=st.floats(min_value=0.001, max_value=200.0))
+def test_png_axis_covers_the_run_at_a_round_step(span: float) -> None:
+    """Ticks start at 0, step evenly by a 1/2/2.5/5 step, are few, and reach the run's end."""
+    ticks = nice_ticks(span)
+    step = ticks[1] - ticks[0]
+    assert ticks[0] == 0.0
+    assert 2 <= len(ticks) <= MAX_INTERVALS + 1
+    assert any(abs(step - nice) < 1e-6 for nice in NICE_STEPS)
+    assert all(abs(b - a - step) < 1e-6 for a, b in itertools.pairwise(ticks))
+    assert ticks[-1] >= span - 0.05 * step - 1e-9
+    assert ticks[-2] < span
 
 
 async def test_png_renders_off_the_loop() -> None:
