@@ -706,7 +706,9 @@ def _tracker_state(values: dict[str, str], label: str, narrow: bool, width: int 
     if narrow:
         lines = [f"{name} = {value}" for name, value in values.items()]
     else:
-        lines = _grid(["Variable", label], [[k, v] for k, v in values.items()]).split("\n")
+        # Within a width the caption above already names the checkpoint.
+        header = ["Variable", label if width is None else "Value"]
+        lines = _grid(header, [[k, v] for k, v in values.items()]).split("\n")
     if width is not None and any(len(line) > width for line in lines):
         lines = [
             piece

@@ -225,6 +225,7 @@ def test_phone_trace_of_the_seed_turns_the_row_on_its_side() -> None:
         "Task 2 | Started",
         "Notes  | Sequential: task2 starts after task1",
     ]
+    assert "**Tracker** (After Step 3)\n```text\nVariable    | Value\n" in text
     assert "task2Status | Started" in text
 
 
