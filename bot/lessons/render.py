@@ -745,12 +745,16 @@ def render_trace_step(
         row_text = _fitted_row(lesson, row, width)
     else:
         row_text = _table_grid(lesson, [row])
-    checkpoint, values = lesson.tracker.state_at(step)
-    state = _tracker_state(values, checkpoint.label, narrow, width)
-    parts = [
-        fenced(row_text),
-        f"**Tracker** ({neutralise(checkpoint.label)})\n{fenced(state)}",
-    ]
+    tracked = lesson.tracker_at(step)
+    label = neutralise(tracked.checkpoint.label)
+    state = _tracker_state(tracked.values, tracked.checkpoint.label, narrow, width)
+    if tracked.exact:
+        caption = f"**Tracker** ({label})"
+    else:
+        # The lesson's tracker has no column for this step: say which earlier
+        # checkpoint these values come from, so they never seem to contradict the row.
+        caption = f"**Tracker** (no checkpoint at step {step}; last one: {label})"
+    parts = [fenced(row_text), f"{caption}\n{fenced(state)}"]
     if heading:
         parts.insert(0, f"## {neutralise(lesson.title)} · Step {step} of {len(steps)}")
     base = "\n\n".join(parts)

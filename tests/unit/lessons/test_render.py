@@ -209,7 +209,7 @@ def test_phone_trace_steps_fit_and_show_the_row(lesson_id: str) -> None:
         flat = squash(text.replace("|", ""))  # a cell wrapped on its side continues after "|"
         for cell in (row.action, row.notes, *row.statuses.values()):
             assert squash(cell) in flat
-        _, values = lesson.tracker.state_at(row.step)
+        values = lesson.tracker_at(row.step).values
         assert all(squash(value) in flat for value in values.values())
         for moment in lesson.moments_citing(row.step):
             assert squash(moment.question) in flat
@@ -270,7 +270,7 @@ def test_trace_step_shows_row_tracker_and_moments() -> None:
     assert "task2Status | Started" in text
     assert "Why does task2 only start after task1 finishes" in text
     step2 = render_trace_step(SEED, 2, narrow=True)
-    assert "(After Step 1)" in step2  # the latest checkpoint at or before step 2
+    assert "(no checkpoint at step 2; last one: After Step 1)" in step2
     assert "task1Status = Started" in step2
     assert "How can both tasks" not in step2
     step5 = render_trace_step(SEED, 5)

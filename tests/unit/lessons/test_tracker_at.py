@@ -39,3 +39,14 @@ def test_seed_trace_steps_pick_the_right_checkpoint(
 def test_final_checkpoint_belongs_to_the_last_step() -> None:
     """The seed's Final column (no step of its own) is what the last step shows."""
     assert SEED.tracker_at(SEED.table.steps[-1]).checkpoint.label == "Final"
+
+
+def test_trace_step_says_when_the_tracker_is_from_an_earlier_step() -> None:
+    """Step 2 has no checkpoint: the trace names the earlier one instead of implying step 2."""
+    from bot.lessons.render import render_trace_step
+
+    assert "**Tracker** (no checkpoint at step 2; last one: After Step 1)" in render_trace_step(
+        SEED, 2
+    )
+    assert "**Tracker** (After Step 3)" in render_trace_step(SEED, 3)
+    assert "**Tracker** (Final)" in render_trace_step(SEED, 8)
