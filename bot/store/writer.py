@@ -18,13 +18,13 @@ kind (users, runs, answers, finishes, ...) is a valid order for them.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
 
 from bot.store.records import (
@@ -113,95 +113,102 @@ class SetMeta(Op):
     value: str
 
 
-@dataclass(frozen=True, slots=True)
-class BulkInsert:
-    """An INSERT whose VALUES list is repeated for many rows in one statement.
+def json_insert(head: str, row: str, tail: str = "") -> str:
+    """Return an INSERT that takes all its rows as one JSON array (one ``?``).
 
-    One statement per 256 rows (instead of one ``executemany`` step per row)
-    means the writer thread drops and re-takes the GIL a few times per batch,
-    not once per row; under load the event loop holds the GIL most of the
-    time, and every re-take can wait up to the interpreter's switch interval.
+    ``row`` is a VALUES row such as ``"(?, ?, 1, ?)"``; each ``?`` becomes the
+    next element of a JSON row. One statement per table per batch matters
+    because the writer thread gives up the GIL around every SQLite call and
+    must win it back from the event loop afterwards: under load each re-take
+    can wait a whole switch interval (5 ms), so a batch costs about 5 ms per
+    statement, however few rows each carries. Decoding the rows happens
+    inside SQLite, with the GIL released.
     """
-
-    head: str
-    row: str
-    tail: str = ""
-
-    def sql(self, rows: int) -> str:
-        """Return the statement for ``rows`` rows (cached by sqlite3 per distinct text)."""
-        return f"{self.head} VALUES {', '.join([self.row] * rows)} {self.tail}"
-
-
-# Chunk sizes keep the distinct statement texts (and so sqlite3's cache) small and
-# stay under SQLite's bound-parameter limit (999 before 3.32, 32766 since).
-CHUNKS = (256, 64, 16, 4, 1) if sqlite3.sqlite_version_info >= (3, 32) else (64, 16, 4, 1)
+    columns: list[str] = []
+    position = 0
+    for part in row.strip()[1:-1].split(","):
+        if part.strip() == "?":
+            columns.append(f"json_extract(j.value, '$[{position}]')")
+            position += 1
+        else:
+            columns.append(part.strip())
+    return f"{head} SELECT {', '.join(columns)} FROM json_each(?) AS j WHERE true {tail}"
 
 
-def insert_rows(
-    conn: sqlite3.Connection, insert: BulkInsert, rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """Insert ``rows`` with as few statements as the chunk sizes allow."""
-    done = 0
-    for size in CHUNKS:
-        if len(rows) - done < size:
-            continue
-        sql = insert.sql(size)
-        while len(rows) - done >= size:
-            conn.execute(sql, list(chain.from_iterable(rows[done : done + size])))
-            done += size
+def insert_rows(conn: sqlite3.Connection, insert: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert ``rows`` (in order) with one statement."""
+    if rows:
+        conn.execute(insert, (json.dumps(rows),))
 
 
-INSERT_USER = BulkInsert(
+INSERT_USER = json_insert(
     "INSERT INTO users (id, name, updated_at)",
     "(?, ?, ?)",
     "ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at "
     "WHERE name != excluded.name",
 )
-INSERT_GUILD = BulkInsert("INSERT OR IGNORE INTO guilds (id, created_at)", "(?, ?)")
-INSERT_RUN = BulkInsert(
+INSERT_GUILD = json_insert("INSERT OR IGNORE INTO guilds (id, created_at)", "(?, ?)")
+INSERT_RUN = json_insert(
     "INSERT INTO quiz_runs (id, kind, guild_id, channel_id, owner_id, lesson_id, questions, "
     "seconds, started_at)",
     "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
 )
 UPDATE_ROUND = "UPDATE quiz_runs SET message_id = ?, current_question = ? WHERE id = ?"
-INSERT_ANSWER = BulkInsert(
+INSERT_ANSWER = json_insert(
     "INSERT INTO answers (id, run_id, user_id, question_index, choice, correct, hint_used, "
     "answer_ms, points, created_at)",
     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 )
-BUMP_CHOICE = BulkInsert(
+BUMP_CHOICE = json_insert(
     "INSERT INTO choice_counts (guild_id, lesson_id, question_index, choice, count)",
     "(?, ?, ?, ?, ?)",
     "ON CONFLICT DO UPDATE SET count = count + excluded.count",
 )
-CLAIM_COMPLETION = """
-INSERT OR IGNORE INTO lesson_completions (guild_id, user_id, lesson_id, run_id, completed_at)
-VALUES (?, ?, ?, ?, ?)
+OPEN_RUNS = """
+SELECT json_group_array(r.id) FROM json_each(?) AS j JOIN quiz_runs AS r
+ON r.id = j.value AND r.finished_at IS NULL
 """
-FINISH_RUN = """
-UPDATE quiz_runs SET finished_at = ?, score = ?, answered = ?, correct = ?,
-                     counts_for_leaderboard = ?, current_question = NULL
-WHERE id = ? AND finished_at IS NULL
+FINISH_RUNS = """
+UPDATE quiz_runs SET finished_at = json_extract(j.value, '$[1]'),
+                     score = json_extract(j.value, '$[2]'),
+                     answered = json_extract(j.value, '$[3]'),
+                     correct = json_extract(j.value, '$[4]'),
+                     counts_for_leaderboard = json_extract(j.value, '$[5]'),
+                     current_question = NULL
+FROM json_each(?) AS j
+WHERE quiz_runs.id = json_extract(j.value, '$[0]')
 """
-ADD_SCORE = BulkInsert(
+CLAIM_COMPLETIONS = json_insert(
+    "INSERT OR IGNORE INTO lesson_completions (guild_id, user_id, lesson_id, run_id, completed_at)",
+    "(?, ?, ?, ?, ?)",
+)
+CLAIMED = """
+SELECT json_group_array(c.run_id) FROM json_each(?) AS j JOIN lesson_completions AS c
+ON c.guild_id = json_extract(j.value, '$[0]') AND c.user_id = json_extract(j.value, '$[1]')
+   AND c.lesson_id = json_extract(j.value, '$[2]') AND c.run_id = json_extract(j.value, '$[3]')
+"""
+MARK_COUNTED = """
+UPDATE quiz_runs SET counts_for_leaderboard = 1 WHERE id IN (SELECT value FROM json_each(?))
+"""
+ADD_SCORE = json_insert(
     "INSERT INTO scores (guild_id, lesson_id, week, user_id, points)",
     "(?, ?, ?, ?, ?)",
     "ON CONFLICT DO UPDATE SET points = points + excluded.points",
 )
-ADD_USER_STATS = BulkInsert(
+ADD_USER_STATS = json_insert(
     "INSERT INTO user_stats (guild_id, user_id, runs, answered, correct)",
     "(?, ?, 1, ?, ?)",
     "ON CONFLICT DO UPDATE SET runs = runs + 1, answered = answered + excluded.answered, "
     "correct = correct + excluded.correct",
 )
-ADD_QUESTION_STATS = BulkInsert(
+ADD_QUESTION_STATS = json_insert(
     "INSERT INTO user_question_stats (guild_id, user_id, lesson_id, question_index, attempts, "
     "misses)",
     "(?, ?, ?, ?, 1, ?)",
     "ON CONFLICT DO UPDATE SET attempts = attempts + 1, misses = misses + excluded.misses",
 )
 # In an UPDATE's SET every column reads the old row, so both CASEs see the old last_day.
-TOUCH_STREAK = BulkInsert(
+TOUCH_STREAK = json_insert(
     "INSERT INTO streaks (guild_id, user_id, current, best, last_day)",
     "(?, ?, 1, 1, ?)",
     """ON CONFLICT DO UPDATE SET
@@ -325,40 +332,58 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
     return results
 
 
+def _json_ids(conn: sqlite3.Connection, sql: str, rows: Sequence[Any]) -> set[int]:
+    """Run a query that returns one JSON array of ids; return them as a set."""
+    found = conn.execute(sql, (json.dumps(rows),)).fetchone()[0]
+    return set(json.loads(found))
+
+
 def _finish(conn: sqlite3.Connection, finishes: list[FinishRun]) -> dict[int, bool]:
-    """Close runs and add their totals; return, per op id, whether the run counted."""
-    counted: dict[int, bool] = {}
+    """Close runs and add their totals; return, per op id, whether the run counted.
+
+    Set-based (a handful of statements for any number of finishes), with the
+    same outcome as finishing the runs one by one in order: a run finished
+    already adds nothing, and of several runs claiming the same lesson for the
+    same user only the first claim counts.
+    """
+    counted: dict[int, bool] = {id(op): False for op in finishes}
+    firsts: dict[int, FinishRun] = {}
+    for op in finishes:
+        firsts.setdefault(op.finish.run_id, op)  # a second finish of a run adds nothing
+    open_runs = _json_ids(conn, OPEN_RUNS, list(firsts))
+    closing = [op for run_id, op in firsts.items() if run_id in open_runs]
+    if not closing:
+        return counted
+    rows: list[tuple[int, int, int, int, int, bool]] = []
+    claims: list[tuple[int, int, str, int, int]] = []
+    for op in closing:
+        f = op.finish
+        rows.append(
+            (
+                f.run_id,
+                f.finished_at,
+                sum(p.points for p in f.players),
+                sum(p.answered for p in f.players),
+                sum(p.correct for p in f.players),
+                f.kind == "round",
+            )
+        )
+        if f.kind == "personal" and f.players:
+            claims.append((f.guild_id, f.players[0].user_id, f.lesson_id, f.run_id, f.finished_at))
+    conn.execute(FINISH_RUNS, (json.dumps(rows),))
+    claimed: set[int] = set()
+    if claims:
+        insert_rows(conn, CLAIM_COMPLETIONS, claims)
+        claimed = _json_ids(conn, CLAIMED, claims)
+        if claimed:
+            conn.execute(MARK_COUNTED, (json.dumps(list(claimed)),))
     scores: list[tuple[int, str, int, int, int]] = []
     stats: list[tuple[int, int, int, int]] = []
     questions: list[tuple[int, int, str, int, int]] = []
     streaks: list[tuple[int, int, int]] = []
-    seen: set[int] = set()
-    for op in finishes:
+    for op in closing:
         f = op.finish
-        if f.run_id in seen:
-            counted[id(op)] = False
-            continue
-        seen.add(f.run_id)
-        total = sum(p.points for p in f.players)
-        answered = sum(p.answered for p in f.players)
-        correct = sum(p.correct for p in f.players)
-        counts = f.kind == "round"
-        closed = conn.execute(
-            FINISH_RUN, (f.finished_at, total, answered, correct, counts, f.run_id)
-        )
-        if closed.rowcount != 1:  # finished already (say, twice after a restart): add nothing
-            counted[id(op)] = False
-            continue
-        if f.kind == "personal" and f.players:
-            owner = f.players[0].user_id
-            claim = conn.execute(
-                CLAIM_COMPLETION, (f.guild_id, owner, f.lesson_id, f.run_id, f.finished_at)
-            )
-            if claim.rowcount == 1:
-                counts = True
-                conn.execute(
-                    "UPDATE quiz_runs SET counts_for_leaderboard = 1 WHERE id = ?", (f.run_id,)
-                )
+        counts = f.kind == "round" or f.run_id in claimed
         counted[id(op)] = counts
         for p in f.players:
             if counts:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.store import ConflictError, Store
 from bot.store.database import LEADERBOARD, RANK_OF
-from bot.store.records import AnswerRecord, RunStart
+from bot.store.records import AnswerRecord, PlayerTotals, RunFinish, RunStart
 
 GUILD = 7
 
@@ -126,3 +126,36 @@ async def test_ids_continue_after_reopening(tmp_path: Path) -> None:
         assert await store.record_answer(answer(run_id, 1, 1)) > answer_id
     finally:
         await store.close()
+
+
+async def test_finishes_in_one_batch_match_finishing_one_by_one(store: Store) -> None:
+    """Of two runs finished in one transaction only the first counts; a repeat adds nothing."""
+    first, second = await new_run(store), await new_run(store)
+    player = PlayerTotals(1, 300, 3, 3, ((0, True), (1, True), (2, True)))
+
+    def finish(run_id: int) -> RunFinish:
+        return RunFinish(run_id, "personal", GUILD, "lesson", 1, 0, 5, (player,))
+
+    counted = await asyncio.gather(
+        store.finish_run(finish(first)),
+        store.finish_run(finish(second)),
+        store.finish_run(finish(first)),
+    )
+    assert counted == [True, False, False]
+    top = await store.leaderboard(GUILD, "lesson", 0)
+    assert [(e.user_id, e.points) for e in top] == [(1, 300)]
+    with sqlite3.connect(store.path) as db:
+        rows = db.execute("SELECT id, counts_for_leaderboard, score FROM quiz_runs ORDER BY id")
+        assert rows.fetchall() == [(first, 1, 300), (second, 0, 300)]
+
+
+async def test_snowflake_sized_ids_round_trip_exactly(store: Store) -> None:
+    """Discord ids near 2**63 come back from the database unchanged."""
+    big = 1_234_567_890_123_456_789
+    run_id = await store.start_run(RunStart("personal", big, big, "big", "lesson", (0,), 0))
+    record = answer(run_id, big, 0)._replace(guild_id=big)
+    answer_id = await store.record_answer(record)
+    with sqlite3.connect(store.path) as db:
+        row = db.execute("SELECT user_id FROM answers WHERE id = ?", (answer_id,)).fetchone()
+        assert row == (big,)
+        assert db.execute("SELECT id FROM guilds WHERE id = ?", (big,)).fetchone() == (big,)
