@@ -98,20 +98,6 @@ class VariableTracker:
     checkpoints: tuple[Checkpoint, ...]
     variables: tuple[TrackedVariable, ...]
 
-    def state_at(self, step: int) -> tuple[Checkpoint, dict[str, str]]:
-        """Return the latest checkpoint at or before ``step`` and each variable's value there.
-
-        The first checkpoint (the start) holds before any step; a checkpoint with
-        no step after the first (``Final``) holds only past the last tracked step,
-        so it is never chosen for a step inside the table.
-        """
-        index = 0
-        for i, checkpoint in enumerate(self.checkpoints):
-            if checkpoint.step is not None and checkpoint.step <= step:
-                index = i
-        chosen = self.checkpoints[index]
-        return chosen, {v.name: v.values[index] for v in self.variables}
-
 
 @dataclass(frozen=True, slots=True)
 class TrackerState:
