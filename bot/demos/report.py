@@ -231,7 +231,9 @@ def _split_long(line: str, room: int) -> list[str]:
     return pieces
 
 
-def render_table(run: DemoRun, width: int | None = None) -> list[str]:
+def render_table(
+    run: DemoRun, width: int | None = None, *, page_limit: int = FIELD_LIMIT
+) -> list[str]:
     """Return the execution table as code-block pages, each within an embed field.
 
     With ``width`` every line fits in that many characters: the action wraps
@@ -251,15 +253,19 @@ def render_table(run: DemoRun, width: int | None = None) -> list[str]:
         ]
         lines = compact_table(["Step", "ms"], names, rows, width, sep="  ")
         if lines is not None:
-            return paginate(lines, head=2)
+            return paginate(lines, head=2, limit=page_limit)
     table = [
         [str(s.step), f"{s.at_ms:.1f}", s.action, *(s.statuses[n] for n in names), s.notes]
         for s in steps
     ]
-    return paginate(_text_table(["Step", "ms", "Action", *names, "Notes"], table), head=2)
+    return paginate(
+        _text_table(["Step", "ms", "Action", *names, "Notes"], table), head=2, limit=page_limit
+    )
 
 
-def render_tracker(run: DemoRun, width: int | None = None) -> list[str]:
+def render_tracker(
+    run: DemoRun, width: int | None = None, *, page_limit: int = FIELD_LIMIT
+) -> list[str]:
     """Return the variable tracker (one row per checkpoint) as code-block pages.
 
     With ``width`` every line fits in that many characters; if whole status
@@ -274,13 +280,13 @@ def render_tracker(run: DemoRun, width: int | None = None) -> list[str]:
         names = [v.name for v in tracker.variables]
         lines = compact_table(["Checkpoint"], names, rows, width, action_header=None, sep="  ")
         if lines is not None:
-            return paginate(lines, head=2)
+            return paginate(lines, head=2, limit=page_limit)
     rows_text = [
         [checkpoint.label, *(v.values[i] for v in tracker.variables)]
         for i, checkpoint in enumerate(tracker.checkpoints)
     ]
     headers = ["Checkpoint", *(v.name for v in tracker.variables)]
-    return paginate(_text_table(headers, rows_text), head=2)
+    return paginate(_text_table(headers, rows_text), head=2, limit=page_limit)
 
 
 def _status_line(run: DemoRun) -> str:
@@ -364,8 +370,8 @@ def render_progress(
 def render_event(event: DemoEvent) -> str:
     """Return one event as a terminal log line."""
     who = event.task or "main"
-    text = f"{event.at * 1000:9.1f} ms  {event.phase:<15} {who:<6} {event.kind}"
-    return f"{text}  {event.detail}" if event.detail else text
+    text = f"{event.at * 1000:9.1f} ms  {event.phase:<15} {who:<6} {event.kind:<8}"
+    return f"{text}  {event.detail}" if event.detail else text.rstrip()
 
 
 def run_as_dict(run: DemoRun) -> dict[str, Any]:
@@ -474,7 +480,9 @@ def _page_name(name: str, index: int, count: int) -> str:
     return name if count == 1 else f"{name} ({index + 1}/{count})"
 
 
-def build_report(run: DemoRun, width: int | None = None) -> DemoReport:
+def build_report(
+    run: DemoRun, width: int | None = None, *, page_limit: int = FIELD_LIMIT
+) -> DemoReport:
     """Render every section of a run's report (tables within ``width`` columns, if given)."""
     summary = MODE_SUMMARIES.get(run.mode, run.mode)
     durations = ", ".join(
@@ -486,11 +494,15 @@ def build_report(run: DemoRun, width: int | None = None) -> DemoReport:
         summary=f"{summary} ({durations}{limit})",
         timings=render_timings(run),
         gantt=render_gantt(run),
-        table=tuple(render_table(run, width)),
-        tracker=tuple(render_tracker(run, width)),
+        table=tuple(render_table(run, width, page_limit=page_limit)),
+        tracker=tuple(render_tracker(run, width, page_limit=page_limit)),
     )
 
 
-def render_report(run: DemoRun) -> str:
-    """Return the whole report as one text (for the terminal)."""
-    return "\n\n".join(build_report(run).messages(limit=1_000_000))
+TERMINAL_WIDTH = 96
+
+
+def render_report(run: DemoRun, width: int = TERMINAL_WIDTH) -> str:
+    """Return the whole report as one text for the terminal: no pages, within ``width``."""
+    report = build_report(run, width, page_limit=1_000_000)
+    return "\n\n".join(report.messages(limit=1_000_000))
