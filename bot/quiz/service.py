@@ -176,17 +176,20 @@ class QuizService:
         answer to a question already answered raises ``AlreadyAnsweredError``.
         """
         quiz = self.personal(run_id, user_id)
-        question = quiz.question
-        index = quiz.question_index
-        if question is None or index is None:
+        current = quiz.position
+        if current >= len(quiz.questions):
             raise QuizFinishedError()
-        if quiz.busy or (position is not None and position != quiz.position):
+        index = quiz.questions[current]
+        question = quiz.lesson.quiz[index]
+        if quiz.busy or (position is not None and position != current):
             raise AlreadyAnsweredError()
-        letters = tuple(c.letter for c in question.choices)
-        if letter not in letters:
-            raise InvalidChoiceError(letter, letters)
+        for choice in question.choices:
+            if choice.letter == letter:
+                break
+        else:
+            raise InvalidChoiceError(letter, tuple(c.letter for c in question.choices))
         correct = letter == question.answer
-        hint_used = quiz.hint_used
+        hint_used = current in quiz.hinted
         points = points_for(correct, hint_used=hint_used)
         now_ms = self._wall_ms()
         answer_ms = max(0, int((self._clock() - quiz.shown_at) * 1000))
@@ -214,13 +217,12 @@ class QuizService:
             raise AlreadyAnsweredError() from None
         finally:
             quiz.busy = False
-        position_answered = quiz.position
-        quiz.position += 1
+        quiz.position = current + 1
         quiz.shown_at = self._clock()
         result = AnswerResult(
             run_id=run_id,
             answer_id=answer_id,
-            position=position_answered,
+            position=current,
             question_index=index,
             choice=letter,
             correct=correct,

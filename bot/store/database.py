@@ -288,7 +288,9 @@ class Store:
         caller stops waiting; a plain future (no task) keeps the hot path cheap.
         """
         self._last_answer_id += 1
-        user = self._user_op(answer.user_id, answer.user_name, answer.created_at)
+        if self._names.get(answer.user_id) == answer.user_name:
+            return self._writer.submit_one(RecordAnswer(self._last_answer_id, answer))
+        user = EnsureUser(answer.user_id, answer.user_name, answer.created_at)
         return self._submit(user, RecordAnswer(self._last_answer_id, answer))
 
     async def finish_run(self, finish: RunFinish) -> bool:

@@ -41,6 +41,14 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 4096
 """The most operations in one transaction, so one commit's latency stays bounded."""
 
+RESOLVE_CHUNK = 64
+"""Futures resolved per event-loop iteration after a commit.
+
+Resolving a thousand at once would wake a thousand callers in one iteration,
+and every timer due meanwhile (a demo's ``asyncio.sleep``) would wait behind
+them; in chunks, timers get their turn between chunks.
+"""
+
 
 @dataclass(slots=True, eq=False)
 class Op:
@@ -405,12 +413,14 @@ class Writer:
     """Own the write connection and commit queued operations in groups."""
 
     def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
+        """Take over ``conn``; create it inside the running loop the writer will serve."""
         self._conn = conn
         self._executor = executor
         self._pending: list[Op] = []
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+        self._loop = asyncio.get_running_loop()
         self.on_committed: Callable[[list[Op], list[object]], None] | None = None
         self.batches = 0
         self.ops_written = 0
@@ -422,18 +432,26 @@ class Writer:
 
     def start(self) -> None:
         """Start the writer task in the running loop."""
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="store-writer")
+        self._task = self._loop.create_task(self._run(), name="store-writer")
 
     def submit(self, *ops: Op) -> asyncio.Future[Any]:
         """Queue ``ops`` for the next transaction; return the last op's future."""
         if self._closing:
             raise RuntimeError("the store is closed")
-        loop = asyncio.get_running_loop()
         for op in ops:
-            op.future = loop.create_future()
+            op.future = self._loop.create_future()
         self._pending.extend(ops)
         self._wakeup.set()
         return ops[-1].future
+
+    def submit_one(self, op: Op) -> asyncio.Future[Any]:
+        """Queue one op for the next transaction; return its future (the hot path)."""
+        if self._closing:
+            raise RuntimeError("the store is closed")
+        future = op.future = self._loop.create_future()
+        self._pending.append(op)
+        self._wakeup.set()
+        return future
 
     async def close(self) -> None:
         """Write everything still queued, then stop the task."""
@@ -469,12 +487,20 @@ class Writer:
             self.ops_written += len(batch)
             if self.on_committed is not None:
                 self.on_committed(batch, outcomes)
-            for op, outcome in zip(batch, outcomes, strict=True):
-                if op.future.done():  # the caller gave up waiting; the write stands
-                    continue
-                if isinstance(outcome, sqlite3.IntegrityError) and "UNIQUE" in str(outcome):
-                    op.future.set_exception(ConflictError(str(outcome)))
-                elif isinstance(outcome, BaseException):
-                    op.future.set_exception(outcome)
-                else:
-                    op.future.set_result(outcome)
+            self._resolve(batch, outcomes, 0)
+
+    def _resolve(self, batch: list[Op], outcomes: list[object], start: int) -> None:
+        """Resolve one chunk of a committed batch's futures; schedule the next chunk."""
+        end = start + RESOLVE_CHUNK
+        for op, outcome in zip(batch[start:end], outcomes[start:end], strict=True):
+            future = op.future
+            if future.done():  # the caller gave up waiting; the write stands
+                continue
+            if not isinstance(outcome, BaseException):
+                future.set_result(outcome)
+            elif isinstance(outcome, sqlite3.IntegrityError) and "UNIQUE" in str(outcome):
+                future.set_exception(ConflictError(str(outcome)))
+            else:
+                future.set_exception(outcome)
+        if end < len(batch):
+            self._loop.call_soon(self._resolve, batch, outcomes, end)
