@@ -46,6 +46,7 @@ from bot.demos.engine import DemoHandle, run_demo, start_demo, validate_options
 from bot.demos.model import DemoEvent, DemoOptions, DemoRun
 from bot.demos.report import render_progress
 from bot.demos.throttle import EditThrottle
+from bot.store.collector import tune_collector
 from bot.store.database import Store
 from bot.store.records import AnswerRecord, RunStart
 
@@ -298,7 +299,8 @@ def markdown(rows: list[list[str]], facts: dict[str, object], runs: int) -> str:
         "(sum for sequential, longest task for parallel). Every Python run also "
         "renders the live progress view through the edit throttle.",
         "",
-        f"Machine: {machine()}; Node.js {facts.get('node')}.",
+        f"Machine: {machine()}; Node.js {facts.get('node')}; load average at start "
+        f"{facts.get('load')} (the machine is shared); garbage collector: {facts.get('gc')}.",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
@@ -330,9 +332,17 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=80)
     parser.add_argument("--write", action="store_true", help="update bench/RESULTS.md")
+    parser.add_argument(
+        "--default-gc", action="store_true", help="keep CPython's GC defaults (the bot tunes them)"
+    )
     args = parser.parse_args()
     began = time.perf_counter()
+    LOAD_AT_START = os.getloadavg()
+    if not args.default_gc:
+        tune_collector()
     table, extra = asyncio.run(main(args.runs))
+    extra["gc"] = "CPython defaults" if args.default_gc else "tuned as the bot does"
+    extra["load"] = ", ".join(f"{x:.2f}" for x in LOAD_AT_START)
     section = markdown(table, extra, args.runs)
     print(section)
     print(f"(took {time.perf_counter() - began:.0f} s)")

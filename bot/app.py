@@ -34,6 +34,7 @@ from bot.health import HEARTBEAT_INTERVAL, Heartbeat, health_path, write_heartbe
 from bot.lessons.library import LessonLibrary
 from bot.lessons.loader import Problem
 from bot.quiz.service import QuizService
+from bot.store.collector import tune_collector
 from bot.store.database import Store
 from bot.store.migrations import DatabaseTooNewError, MigrationError
 
@@ -383,6 +384,7 @@ async def run_bot(settings: Settings, **options: Any) -> int:
     try:
         services = build_services(settings, store)
         bot = create_bot(settings, content, store, services, **options)
+        tune_collector()  # after start-up: see bot/store/collector.py
         return await _run_until_stopped(bot, settings.token)
     finally:
         # Closing the store commits every answer still queued in the writer.
