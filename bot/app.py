@@ -26,10 +26,12 @@ import discord.abc
 import discord.gateway
 import discord.http
 import yarl
+from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
 from bot.demos.limits import DemoGuard
+from bot.errors import ShuttingDownError
 from bot.health import HEARTBEAT_INTERVAL, Heartbeat, health_path, write_heartbeat
 from bot.lessons.library import LessonLibrary
 from bot.lessons.loader import Problem
@@ -164,6 +166,20 @@ def commands_hash(payload: list[dict[str, Any]]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+class StudyTree(app_commands.CommandTree["StudyBot"]):
+    """The command tree: refuses new commands once a graceful shutdown has begun."""
+
+    async def interaction_check(self, interaction: discord.Interaction[StudyBot]) -> bool:
+        """Let the interaction through unless the bot is stopping (then say so, ephemerally)."""
+        if not interaction.client.stopping:
+            return True
+        if interaction.type is discord.InteractionType.autocomplete:
+            await interaction.response.autocomplete([])
+        else:
+            await interaction.response.send_message(str(ShuttingDownError()), ephemeral=True)
+        return False
+
+
 class StudyBot(commands.Bot):
     """The studybot Discord client: a Bot that owns the settings, lessons, store and services."""
 
@@ -194,8 +210,10 @@ class StudyBot(commands.Bot):
             help_command=None,
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=StudyTree,
             **options,
         )
+        self.stopping = False
         self.settings = settings
         self.content = content
         self.store = store
@@ -303,7 +321,12 @@ class StudyBot(commands.Bot):
             log.warning("Cannot write the heartbeat %s: %s", path, exc)
 
     async def close(self) -> None:
-        """Stop running demos (their messages say why), stop the heartbeat, and disconnect."""
+        """Stop running demos (their messages say why), stop the heartbeat, and disconnect.
+
+        From the first line on, new commands get a "restarting" reply
+        (``StudyTree``); clicks on buttons are refused by ``GuardedItem``.
+        """
+        self.stopping = True
         if self.services.demo is not None:
             await self.services.demo.cancel_all()
         if self._heartbeat_task is not None:

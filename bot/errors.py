@@ -27,3 +27,10 @@ class UnknownLessonError(UserError):
 
 class OptionError(UserError):
     """A command option is out of range or malformed."""
+
+
+class ShuttingDownError(UserError):
+    """The bot is stopping and takes no new commands or clicks."""
+
+    def __init__(self) -> None:
+        super().__init__("studybot is restarting right now; please try again in a minute.")

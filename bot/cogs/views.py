@@ -18,6 +18,7 @@ import discord
 
 from bot.cogs.errors import report_error
 from bot.cogs.limits import make_custom_id
+from bot.errors import ShuttingDownError
 from bot.lessons.loader import MAX_ID_LENGTH
 
 if TYPE_CHECKING:
@@ -51,6 +52,8 @@ class GuardedItem:
     async def callback(self, interaction: discord.Interaction[Any]) -> Any:
         """Run the item's handler; answer the interaction about any error it raises."""
         try:
+            if getattr(interaction.client, "stopping", False):
+                raise ShuttingDownError()
             await self.handle(interaction)
         except Exception as exc:
             await report_error(interaction, exc)
