@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -110,7 +111,11 @@ def _cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         async with Store.open(settings.database_path) as store:
             await store.backup(dest)
 
-    asyncio.run(backup())
+    try:
+        asyncio.run(backup())
+    except ValueError as exc:
+        print(f"studybot backup: {exc}", file=sys.stderr)
+        return 2
     print(f"Backed up {settings.database_path} to {dest}")
     return 0
 
@@ -232,6 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except (DatabaseTooNewError, MigrationError) as exc:
         print(f"studybot: {exc}", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        print(f"studybot: cannot use the database {settings.database_path}: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(

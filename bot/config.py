@@ -254,6 +254,21 @@ def check_paths(settings: Settings) -> list[str]:
         existing = existing.parent
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         problems.append(f"STUDYBOT_DATABASE: cannot create or write {folder}")
-    elif settings.database_path.exists() and not os.access(settings.database_path, os.W_OK):
-        problems.append(f"STUDYBOT_DATABASE: {settings.database_path} is not writable")
+    elif settings.database_path.is_dir():
+        problems.append(f"STUDYBOT_DATABASE: {settings.database_path} is a folder, not a file")
+    elif settings.database_path.exists():
+        if not os.access(settings.database_path, os.W_OK):
+            problems.append(f"STUDYBOT_DATABASE: {settings.database_path} is not writable")
+        elif not _is_sqlite(settings.database_path):
+            problems.append(f"STUDYBOT_DATABASE: {settings.database_path} is not a SQLite database")
     return problems
+
+
+def _is_sqlite(path: Path) -> bool:
+    """Return whether ``path`` is empty or starts with SQLite's file header."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(16)
+    except OSError:
+        return False
+    return head in (b"", b"SQLite format 3\x00")

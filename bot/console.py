@@ -91,6 +91,11 @@ def terminal_text(text: str, width: int = 100) -> str:
     return "\n".join(out)
 
 
+def _fit(console: Console) -> int | None:
+    """Return the width tables must fit in a real terminal (None: keep the wide layout)."""
+    return console.width if console.is_terminal else None
+
+
 def _is_number(text: str) -> bool:
     """Return whether ``text`` is plain ASCII digits (``"²".isdigit()`` is True)."""
     return text.isascii() and text.isdigit()
@@ -153,6 +158,11 @@ class Console:
         return 100
 
     @property
+    def is_terminal(self) -> bool:
+        """Return whether a person is typing at a terminal (not a pipe or a test)."""
+        return self._interactive
+
+    @property
     def _interactive(self) -> bool:
         try:
             return self.stdin is sys.stdin and sys.stdin.isatty() and self.stdout is sys.stdout
@@ -170,6 +180,10 @@ class Console:
                     raw = input(prompt) + "\n"
                 except EOFError:
                     raw = ""
+                except KeyboardInterrupt:
+                    # Ctrl-C drops the line being typed, as in a shell; quit leaves.
+                    self.write("\n(Ctrl-C: line dropped. Type quit to leave studybot.)")
+                    return ""
             else:
                 self.stdout.write(prompt)
                 self.stdout.flush()
@@ -343,7 +357,8 @@ def _show(console: Console, args: list[str]) -> None:
         near = difflib.get_close_matches(mode, MODES, n=1)
         hint = f" Did you mean '{near[0]}'?" if near else ""
         raise OptionError(f"There is no mode '{mode[:40]}'.{hint} Modes: {', '.join(MODES)}.")
-    console.write("\n".join(render(lesson, mode, narrow=narrow, limit=TERMINAL_LIMIT)))
+    pages = render(lesson, mode, narrow=narrow, limit=TERMINAL_LIMIT, width=_fit(console))
+    console.write("\n".join(pages))
     if mode == "overview":
         console.write(f"Next: show {lesson.id} table, or trace {lesson.id}")
 
@@ -373,7 +388,9 @@ def _trace(console: Console, args: list[str]) -> None:
         if show:
             console.write("")
             console.write(
-                render_trace_step(lesson, steps[index], narrow=narrow, limit=TERMINAL_LIMIT)
+                render_trace_step(
+                    lesson, steps[index], narrow=narrow, limit=TERMINAL_LIMIT, width=_fit(console)
+                )
             )
         show = True
         line = console.read_line(f"trace {index + 1}/{len(steps)}> ")

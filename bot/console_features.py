@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import sqlite3
 import zlib
 from collections.abc import Coroutine
 from pathlib import Path
@@ -56,7 +57,7 @@ class ConsoleSession:
         if self._quiz is None:
             try:
                 self._store = self.run(_open_store(self.database_path))
-            except (DatabaseTooNewError, MigrationError, OSError) as exc:
+            except (DatabaseTooNewError, MigrationError, OSError, sqlite3.Error) as exc:
                 raise UserError(f"Cannot open the database {self.database_path}: {exc}") from None
             self._quiz = QuizService(self._store)
         return self._quiz

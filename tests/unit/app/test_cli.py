@@ -145,3 +145,30 @@ def test_too_new_database_is_refused_in_one_line(
     assert main(["migrate"]) == 1
     err = capsys.readouterr().err.strip()
     assert "999" in err and "Traceback" not in err and err.count("\n") == 0
+
+
+def test_a_file_that_is_not_a_database_is_one_line_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A non-SQLite database file fails config check, migrate and backup without a traceback."""
+    bogus = tmp_path / "notes.db"
+    bogus.write_text("these are my notes, not a database\n" * 50)
+    monkeypatch.setenv("STUDYBOT_DATABASE", str(bogus))
+    assert main(["config", "check"]) == 1
+    assert "is not a SQLite database" in capsys.readouterr().err
+    assert main(["migrate"]) == 1
+    assert main(["backup", str(tmp_path / "copy.db")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("cannot use the database") == 2 and "Traceback" not in err
+    assert bogus.read_text().startswith("these are my notes")
+
+
+def test_backup_onto_the_database_itself_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """backup --force onto the live file is a one-line refusal, not a traceback."""
+    live = tmp_path / "live.db"
+    monkeypatch.setenv("STUDYBOT_DATABASE", str(live))
+    assert main(["migrate"]) == 0
+    assert main(["backup", "--force", str(live)]) == 2
+    assert "the backup destination is the database itself" in capsys.readouterr().err
