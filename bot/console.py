@@ -14,7 +14,6 @@ import logging
 import re
 import shutil
 import sys
-import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -24,6 +23,7 @@ from bot.errors import OptionError, UnknownLessonError, UserError
 from bot.lessons.library import LessonLibrary
 from bot.lessons.model import MODES, Lesson
 from bot.lessons.render import render, render_trace_step
+from bot.plaintext import terminal_text
 
 log = logging.getLogger(__name__)
 
@@ -46,49 +46,6 @@ class ConsoleCommand:
     handler: Handler
     usage: str = ""
     aliases: tuple[str, ...] = field(default=())
-
-
-_HEADING = re.compile(r"^#{1,3} (.*)$")
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_SPAN = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
-_SPOILER = re.compile(r"\|\|(.+?)\|\|")
-
-
-def terminal_text(text: str, width: int = 100) -> str:
-    """Return Discord-flavoured Markdown as plain terminal text.
-
-    Headings are underlined, bold and inline-code markers dropped, code fences
-    removed (their contents kept verbatim, since tables and code must keep
-    their alignment) and prose wrapped at word boundaries to ``width``.
-    """
-    out: list[str] = []
-    in_fence = False
-    for line in text.split("\n"):
-        if line.lstrip().startswith("```"):
-            in_fence = not in_fence
-            continue
-        if in_fence:
-            out.append(line)
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            title = _BOLD.sub(r"\1", heading[1])
-            out += [title, "-" * min(len(title), width)]
-            continue
-        line = _SPOILER.sub(r"\1", _SPAN.sub(r"\1", _BOLD.sub(r"\1", line)))
-        if len(line) <= width:
-            out.append(line)
-            continue
-        indent = line[: len(line) - len(line.lstrip())]
-        out += textwrap.wrap(
-            line.strip(),
-            width,
-            initial_indent=indent,
-            subsequent_indent=indent + "  " if line.lstrip().startswith(("- ", "* ")) else indent,
-            break_long_words=False,
-            break_on_hyphens=False,
-        ) or [""]
-    return "\n".join(out)
 
 
 def _fit(console: Console) -> int | None:

@@ -16,6 +16,7 @@ from bot.demos.model import DemoEvent
 from bot.demos.prediction import ask_prediction, judge_prediction, parse_guess
 from bot.demos.report import render_event, render_report, run_as_dict
 from bot.errors import UserError
+from bot.plaintext import terminal_text
 
 EXIT_OK = 0
 EXIT_NOT_COMPLETED = 1
@@ -57,7 +58,7 @@ async def run_terminal_demo(
         out.write(f"Demo {options.mode} ({durations_text})\n")
         if predict is not None:
             question = ask_prediction(options)
-            out.write(f"{question.prompt} You predicted: {predict}\n")
+            out.write(terminal_text(f"{question.prompt} You predicted: {predict}") + "\n")
         out.write("\n")
         out.flush()
     run = await run_demo(options, None if as_json else show)
@@ -72,9 +73,7 @@ async def run_terminal_demo(
             }
         out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:
-        text = render_report(run).replace("**", "")
-        lines = [line for line in text.splitlines() if line != "```"]
-        out.write("\n" + "\n".join(lines) + "\n")
+        out.write("\n" + terminal_text(render_report(run)) + "\n")
         if verdict is not None:
             out.write("\n" + verdict.message + "\n")
     out.flush()
