@@ -48,9 +48,9 @@ from bot.lessons.model import (  # noqa: E402
 )
 from bot.quiz.calendar import week_number  # noqa: E402
 from bot.quiz.service import QuizService  # noqa: E402
-from bot.store import Store, writer  # noqa: E402
+from bot.store.batch import PRAGMAS  # noqa: E402
 from bot.store.collector import tune_collector  # noqa: E402
-from bot.store.database import PRAGMAS  # noqa: E402
+from bot.store.database import Store  # noqa: E402
 from bot.store.migrations import migrate  # noqa: E402
 
 ANSWERERS = 1000
@@ -95,6 +95,31 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def cpu_seconds(pid: int | None = None) -> float:
+    """Return the CPU time (user + system) used so far by this process or by ``pid``."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure_cpu(store: Store, start: float, stop: float) -> tuple[float, float]:
+    """Return the CPU seconds this process and the writer process use from ``start`` to ``stop``."""
+    pid = store.writer_pid
+    await asyncio.sleep(max(0.0, start - time.perf_counter()))
+    bot0, writer0 = cpu_seconds(), cpu_seconds(pid)
+    await asyncio.sleep(max(0.0, stop - time.perf_counter()))
+    return cpu_seconds() - bot0, cpu_seconds(pid) - writer0
+
+
+def cpu_note(cpu: tuple[float, float], answers: int) -> str:
+    """Describe CPU per answer in the bot process and the writer process."""
+    if not answers:
+        return ""
+    bot, writer = (1e6 * c / answers for c in cpu)
+    return f"; CPU per answer: {bot:.0f} us in the bot, {writer:.0f} us in the writer process"
+
+
 def describe(name: str, count: int, elapsed: float, latencies: list[float]) -> dict[str, str]:
     """Return one result row: rate and latency percentiles in ms."""
     return {
@@ -133,12 +158,16 @@ async def bench_rounds(path: Path, seconds: float, channels: int = 100) -> dict[
                 await service.close_question(game.run_id)
             await service.finish_round(game.run_id)
 
+        cpu = asyncio.ensure_future(measure_cpu(store, measured_from, stop))
         await asyncio.gather(*(channel(c) for c in range(channels)))
         elapsed = stop - measured_from
         batches, ops = store.write_batches
     name = f"rounds: {channels} channels x {per_channel} players, closed loop"
     row = describe(name, len(latencies), elapsed, latencies)
-    row["note"] = f"{ops / batches:.0f} writes per commit; each question waits for its slowest"
+    row["note"] = (
+        f"{ops / batches:.0f} writes per commit; each question waits for its slowest"
+        + cpu_note(await cpu, len(latencies))
+    )
     return row
 
 
@@ -185,6 +214,7 @@ async def bench_personal(path: Path, seconds: float, rate: float | None = None) 
                     if measured_from <= t0 and t1 <= stop:
                         latencies.append(t1 - t0)
 
+        cpu = asyncio.ensure_future(measure_cpu(store, measured_from, stop))
         await asyncio.gather(*(learner(u) for u in range(10, 10 + ANSWERERS)))
         elapsed = stop - measured_from
         batches, ops = store.write_batches
@@ -193,26 +223,9 @@ async def bench_personal(path: Path, seconds: float, rate: float | None = None) 
     else:
         name = f"personal quizzes: 1,000 users, open loop at {rate:,.0f} answers/s offered"
     row = describe(name, len(latencies), elapsed, latencies)
-    row["note"] = f"{ops / batches:.0f} writes per commit; includes starts and finishes"
-    return row
-
-
-def no_sql(conn: sqlite3.Connection, ops: list[writer.Op]) -> list[object]:
-    """Stand in for the writer's batch: resolve every op without touching SQLite."""
-    return [True if isinstance(op, writer.FinishRun) else getattr(op, "answer_id", None)
-            or getattr(op, "run_id", None) for op in ops]  # fmt: skip
-
-
-async def bench_ceiling(path: Path, seconds: float) -> dict[str, str]:
-    """Run the closed-loop personal bench with a writer that does no SQL (asyncio's share)."""
-    real = writer.apply_batch
-    writer.apply_batch = no_sql
-    try:
-        row = await bench_personal(path, seconds)
-    finally:
-        writer.apply_batch = real
-    row["path"] = "same, but the writer does no SQL (the event loop's ceiling)"
-    row["note"] = "diagnostic only: nothing is written"
+    row["note"] = f"{ops / batches:.0f} writes per commit; includes starts and finishes" + cpu_note(
+        await cpu, len(latencies)
+    )
     return row
 
 
@@ -398,7 +411,6 @@ def main() -> None:
         print(f"Machine: {described}\n", flush=True)
         writes = [
             asyncio.run(bench_personal(base / "personal.db", args.seconds)),
-            asyncio.run(bench_ceiling(base / "ceiling.db", args.seconds)),
             *(
                 asyncio.run(bench_personal(base / f"open{rate}.db", args.seconds, rate))
                 for rate in args.rates

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Literal
 
 from bot.errors import OptionError
@@ -237,7 +236,7 @@ class QuizService:
         quiz.results.append(result)
         if quiz.finished:
             summary = await self._finish_personal(quiz, now_ms)
-            result = replace(result, summary=summary)
+            result = result._replace(summary=summary)
             quiz.results[-1] = result
         return result
 

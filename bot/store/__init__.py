@@ -1,15 +1,6 @@
-"""The quiz database: migrations, the single writer, and reads behind a narrow interface."""
+"""The quiz database: migrations, the single writer, and reads behind a narrow interface.
 
-from bot.store.database import Store
-from bot.store.interface import QuizStore
-from bot.store.migrations import DatabaseTooNewError, MigrationError, migrate
-from bot.store.records import ConflictError
-
-__all__ = [
-    "ConflictError",
-    "DatabaseTooNewError",
-    "MigrationError",
-    "QuizStore",
-    "Store",
-    "migrate",
-]
+Import from the modules (``bot.store.database.Store``, ...): this package stays
+empty so that the writer process, ``python -m bot.store.write_worker``, starts
+without importing the event-loop side of the store.
+"""

@@ -1,9 +1,9 @@
-"""The SQLite store behind the quiz: migrations on open, one writer, aiosqlite reads.
+"""The SQLite store behind the quiz: migrations on open, one writer process, aiosqlite reads.
 
 ``Store`` is the only place with SQL. Writes go through the single ``Writer``
-(group commit: a caller's future resolves after COMMIT); reads go through an
-aiosqlite connection of their own, which in WAL mode never waits for the
-writer. The database runs with ``synchronous=FULL``: in WAL mode NORMAL
+(group commit in a writer process: a caller's future resolves after COMMIT);
+reads go through an aiosqlite connection of their own, which in WAL mode never
+waits for the writer. The database runs with ``synchronous=FULL``: in WAL mode NORMAL
 already survives a killed process (SIGKILL) but may lose the last commits on a
 power cut or OS crash, and the contract is that an answer the user was told is
 recorded is on disk. Group commit makes the extra fsync one per batch, not one
@@ -21,14 +21,24 @@ import io
 import sqlite3
 import time
 from collections.abc import Generator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
 import aiosqlite
 
-from bot.store.migrations import apply_migrations
+from bot.store.batch import prepare
+from bot.store.ops import (
+    EnsureGuild,
+    EnsureUser,
+    FinishRun,
+    Op,
+    ResetScores,
+    SetMeta,
+    SetRoundState,
+    StartRun,
+    answer_row,
+)
 from bot.store.records import (
     AnswerRecord,
     LeaderboardEntry,
@@ -40,25 +50,7 @@ from bot.store.records import (
     UnfinishedRound,
     UserStats,
 )
-from bot.store.writer import (
-    EnsureGuild,
-    EnsureUser,
-    FinishRun,
-    Op,
-    RecordAnswer,
-    ResetScores,
-    SetMeta,
-    SetRoundState,
-    StartRun,
-    Writer,
-)
-
-PRAGMAS = (
-    "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = FULL",
-    "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 5000",
-)
+from bot.store.writer import Writer
 
 LEADERBOARD = """
 SELECT s.user_id, coalesce(u.name, s.user_id), s.points
@@ -107,32 +99,11 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _consume(future: asyncio.Future[Any]) -> None:
-    """Mark a helper op's outcome as seen; the op its caller awaits carries any failure."""
-    if not future.cancelled():
-        future.exception()
-
-
 def _csv_cell(value: object) -> object:
     """Return ``value`` safe for a spreadsheet: text starting with = + - @ is quoted."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value
-
-
-def _open_writer_connection(path: Path) -> tuple[sqlite3.Connection, int, int]:
-    """Open and migrate the write connection; return it with the highest run and answer ids."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    try:
-        for pragma in PRAGMAS:
-            conn.execute(pragma)
-        apply_migrations(conn, label=str(path))
-        run_id = conn.execute("SELECT coalesce(max(id), 0) FROM quiz_runs").fetchone()[0]
-        answer_id = conn.execute("SELECT coalesce(max(id), 0) FROM answers").fetchone()[0]
-    except BaseException:
-        conn.close()
-        raise
-    return conn, int(run_id), int(answer_id)
 
 
 def _backup(source: Path, dest: Path) -> None:
@@ -182,14 +153,12 @@ class Store:
         self,
         path: Path,
         writer: Writer,
-        executor: ThreadPoolExecutor,
         reader: aiosqlite.Connection,
         last_run_id: int,
         last_answer_id: int,
     ) -> None:
         self.path = path
         self._writer = writer
-        self._executor = executor
         self._reader = reader
         self._last_run_id = last_run_id
         self._last_answer_id = last_answer_id
@@ -211,31 +180,26 @@ class Store:
     async def _create(cls, path: Path) -> Store:
         path = Path(path)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        loop = asyncio.get_running_loop()
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+        last_run, last_answer = await asyncio.to_thread(prepare, path)
+        writer = Writer(path)
+        await writer.start()
         try:
-            conn, last_run, last_answer = await loop.run_in_executor(
-                executor, _open_writer_connection, path
-            )
+            reader = await aiosqlite.connect(path)
+            await reader.execute("PRAGMA query_only = ON")
         except BaseException:
-            executor.shutdown(wait=False)
+            await writer.close()
             raise
-        reader = await aiosqlite.connect(path)
-        await reader.execute("PRAGMA query_only = ON")
-        writer = Writer(conn, executor)
-        writer.start()
-        return cls(path, writer, executor, reader, last_run, last_answer)
+        return cls(path, writer, reader, last_run, last_answer)
 
     async def close(self) -> None:
-        """Write everything queued, then close both connections."""
+        """Write everything queued, then stop the writer and close the read connection."""
         if self._closed:
             return
         self._closed = True
-        await self._writer.close()
-        await self._reader.close()
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, self._writer.connection.close)
-        self._executor.shutdown(wait=True)
+        try:
+            await self._writer.close()
+        finally:
+            await self._reader.close()
 
     def _remember_committed(self, ops: list[Op], outcomes: list[object]) -> None:
         for op, outcome in zip(ops, outcomes, strict=True):
@@ -252,11 +216,7 @@ class Store:
         return EnsureUser(user_id, name, at)
 
     def _submit(self, *ops: Op | None) -> asyncio.Future[Any]:
-        chosen = [op for op in ops if op is not None]
-        future = self._writer.submit(*chosen)
-        for op in chosen[:-1]:
-            op.future.add_done_callback(_consume)
-        return future
+        return self._writer.submit(*(op for op in ops if op is not None))
 
     async def _write(self, *ops: Op | None) -> Any:
         return await self._submit(*ops)
@@ -289,9 +249,9 @@ class Store:
         """
         self._last_answer_id += 1
         if self._names.get(answer.user_id) == answer.user_name:
-            return self._writer.submit_one(RecordAnswer(self._last_answer_id, answer))
+            return self._writer.submit_one(answer_row(self._last_answer_id, answer))
         user = EnsureUser(answer.user_id, answer.user_name, answer.created_at)
-        return self._submit(user, RecordAnswer(self._last_answer_id, answer))
+        return self._submit(user, answer_row(self._last_answer_id, answer))
 
     async def finish_run(self, finish: RunFinish) -> bool:
         """Close a run and add its totals; return whether it counted for the leaderboard."""
@@ -481,6 +441,11 @@ class Store:
     async def backup(self, dest: Path) -> None:
         """Write a consistent copy of the database to ``dest`` (online, in a thread)."""
         await asyncio.to_thread(_backup, self.path, Path(dest))
+
+    @property
+    def writer_pid(self) -> int | None:
+        """Return the writer process's id (None while a new one is being started)."""
+        return self._writer.worker_pid
 
     @property
     def write_batches(self) -> tuple[int, int]:

@@ -18,7 +18,7 @@ from bot.lessons.model import (
     VariableTracker,
 )
 from bot.quiz.service import QuizService
-from bot.store import Store
+from bot.store.database import Store
 
 DAY_MS = 86_400_000
 START_MS = 20_000 * DAY_MS + 12 * 3_600_000  # a Wednesday, noon UTC

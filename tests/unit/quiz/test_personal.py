@@ -18,7 +18,7 @@ from bot.quiz.errors import (
     QuizNotFoundError,
 )
 from bot.quiz.service import QuizService
-from bot.store import Store
+from bot.store.database import Store
 from tests.unit.quiz.conftest import FakeClock
 
 GUILD = 42

@@ -18,7 +18,7 @@ from bot.quiz.errors import (
 )
 from bot.quiz.results import RoundAnswerReceipt
 from bot.quiz.service import QuizService
-from bot.store import Store
+from bot.store.database import Store
 from tests.unit.quiz.conftest import FakeClock
 
 GUILD = 42

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.store import Store
+from bot.store.database import Store
 from bot.store.records import AnswerRecord, RunStart
 
 LIMIT = 500_000

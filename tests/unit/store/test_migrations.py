@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import DatabaseTooNewError, MigrationError, Store
+from bot.store import batch
+from bot.store.database import Store
 from bot.store.migrations import (
+    DatabaseTooNewError,
     Migration,
+    MigrationError,
     apply_migrations,
     current_version,
     load_migrations,
@@ -122,11 +125,15 @@ def test_failed_migration_leaves_the_previous_version(tmp_path: Path) -> None:
 
 
 async def test_store_opens_in_wal_mode_with_foreign_keys_and_full_sync(tmp_path: Path) -> None:
-    """The store creates the data directory and sets WAL, foreign keys and synchronous=FULL."""
+    """The store creates the data directory in WAL mode; write connections use FULL sync and FKs."""
     path = tmp_path / "a" / "b" / "quiz.db"
-    async with Store.open(path) as store:
-        conn = store._writer.connection
-        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    async with Store.open(path):
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn = batch.connect(path)  # what the writer process opens
+    try:
         assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
         assert conn.execute("PRAGMA synchronous").fetchone() == (2,)
+    finally:
+        conn.close()
     assert path.exists()

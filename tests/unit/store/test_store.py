@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import ConflictError, Store
-from bot.store.database import LEADERBOARD, RANK_OF
-from bot.store.records import AnswerRecord, PlayerTotals, RunFinish, RunStart
+from bot.store.database import LEADERBOARD, RANK_OF, Store
+from bot.store.records import AnswerRecord, ConflictError, PlayerTotals, RunFinish, RunStart
 
 GUILD = 7
 

@@ -1,0 +1,315 @@
+"""Apply a batch of writes in one transaction: the SQL behind the single writer.
+
+This runs in the writer process (``bot.store.write_worker``), which owns the
+write connection and has a core of its own. A whole batch is one transaction,
+so a quiz night with a thousand people answering at once costs a handful of
+commits, not a thousand; each table's rows go in one ``executemany``, and
+finishing runs is set-based (a few statements for any number of runs).
+Operations in one batch were all pending at the same time, so applying them
+grouped by kind (users, runs, answers, finishes, ...) is a valid order for them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.store.migrations import apply_migrations
+from bot.store.ops import (
+    AnswerRow,
+    EnsureGuild,
+    EnsureUser,
+    FinishRun,
+    Op,
+    ResetScores,
+    SetMeta,
+    SetRoundState,
+    StartRun,
+)
+from bot.store.records import ALL_LESSONS, ALL_TIME
+
+PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+)
+"""``synchronous=FULL``: in WAL mode NORMAL already survives a killed process but
+may lose the last commits on a power cut, and an answer the user was told is
+recorded must be on disk. Group commit makes that one fsync per batch."""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open a write connection to ``path`` with the store's pragmas (autocommit mode)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def prepare(path: Path) -> tuple[int, int]:
+    """Create and migrate the database; return its highest run and answer ids."""
+    conn = connect(path)
+    try:
+        apply_migrations(conn, label=str(path))
+        run_id = conn.execute("SELECT coalesce(max(id), 0) FROM quiz_runs").fetchone()[0]
+        answer_id = conn.execute("SELECT coalesce(max(id), 0) FROM answers").fetchone()[0]
+    finally:
+        conn.close()
+    return int(run_id), int(answer_id)
+
+
+def insert_rows(conn: sqlite3.Connection, insert: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run ``insert`` once per row, in order (nothing for no rows)."""
+    if rows:
+        conn.executemany(insert, rows)
+
+
+INSERT_USER = """
+INSERT INTO users (id, name, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at
+WHERE name != excluded.name
+"""
+INSERT_GUILD = "INSERT OR IGNORE INTO guilds (id, created_at) VALUES (?, ?)"
+INSERT_RUN = """
+INSERT INTO quiz_runs (id, kind, guild_id, channel_id, owner_id, lesson_id, questions, seconds,
+                       started_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+UPDATE_ROUND = "UPDATE quiz_runs SET message_id = ?, current_question = ? WHERE id = ?"
+# An AnswerRow is ``(answer_id, *AnswerRecord)``; numbered parameters pick the
+# columns out of it, so a batch of answers is one executemany with no Python per row.
+INSERT_ANSWER = """
+INSERT INTO answers (id, run_id, user_id, question_index, choice, correct, hint_used,
+                     answer_ms, points, created_at)
+VALUES (?1, ?2, ?5, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+"""
+BUMP_CHOICE = """
+INSERT INTO choice_counts (guild_id, lesson_id, question_index, choice, count)
+VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count
+"""
+OPEN_RUNS = """
+SELECT json_group_array(r.id) FROM json_each(?) AS j JOIN quiz_runs AS r
+ON r.id = j.value AND r.finished_at IS NULL
+"""
+FINISH_RUNS = """
+UPDATE quiz_runs SET finished_at = json_extract(j.value, '$[1]'),
+                     score = json_extract(j.value, '$[2]'),
+                     answered = json_extract(j.value, '$[3]'),
+                     correct = json_extract(j.value, '$[4]'),
+                     counts_for_leaderboard = json_extract(j.value, '$[5]'),
+                     current_question = NULL
+FROM json_each(?) AS j
+WHERE quiz_runs.id = json_extract(j.value, '$[0]')
+"""
+CLAIM_COMPLETIONS = """
+INSERT OR IGNORE INTO lesson_completions (guild_id, user_id, lesson_id, run_id, completed_at)
+VALUES (?, ?, ?, ?, ?)
+"""
+CLAIMED = """
+SELECT json_group_array(c.run_id) FROM json_each(?) AS j JOIN lesson_completions AS c
+ON c.guild_id = json_extract(j.value, '$[0]') AND c.user_id = json_extract(j.value, '$[1]')
+   AND c.lesson_id = json_extract(j.value, '$[2]') AND c.run_id = json_extract(j.value, '$[3]')
+"""
+MARK_COUNTED = """
+UPDATE quiz_runs SET counts_for_leaderboard = 1 WHERE id IN (SELECT value FROM json_each(?))
+"""
+ADD_SCORE = """
+INSERT INTO scores (guild_id, lesson_id, week, user_id, points) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT DO UPDATE SET points = points + excluded.points
+"""
+ADD_USER_STATS = """
+INSERT INTO user_stats (guild_id, user_id, runs, answered, correct) VALUES (?, ?, 1, ?, ?)
+ON CONFLICT DO UPDATE SET runs = runs + 1, answered = answered + excluded.answered,
+                          correct = correct + excluded.correct
+"""
+ADD_QUESTION_STATS = """
+INSERT INTO user_question_stats (guild_id, user_id, lesson_id, question_index, attempts, misses)
+VALUES (?, ?, ?, ?, 1, ?)
+ON CONFLICT DO UPDATE SET attempts = attempts + 1, misses = misses + excluded.misses
+"""
+# In an UPDATE's SET every column reads the old row, so both CASEs see the old last_day.
+TOUCH_STREAK = """
+INSERT INTO streaks (guild_id, user_id, current, best, last_day) VALUES (?, ?, 1, 1, ?)
+ON CONFLICT DO UPDATE SET
+    current = CASE WHEN excluded.last_day <= last_day THEN current
+                   WHEN excluded.last_day = last_day + 1 THEN current + 1 ELSE 1 END,
+    best = max(best, CASE WHEN excluded.last_day <= last_day THEN current
+                          WHEN excluded.last_day = last_day + 1 THEN current + 1 ELSE 1 END),
+    last_day = max(last_day, excluded.last_day)
+"""
+SET_META = """
+INSERT INTO meta (key, value) VALUES (?, ?)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value
+"""
+
+
+def apply_batch(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
+    """Apply ``ops`` in one transaction and return each op's result.
+
+    If the transaction fails, roll it back and apply each op in a transaction
+    of its own, so one bad op (say a duplicate answer) fails alone and the
+    others are still recorded. A result that is an exception belongs to its op.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        results = _write(conn, ops)
+        conn.execute("COMMIT")
+        return results
+    except Exception:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if len(ops) == 1:
+            raise
+    outcomes: list[object] = []
+    for op in ops:
+        try:
+            outcomes.extend(apply_batch(conn, [op]))
+        except Exception as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
+    """Write ``ops`` grouped by kind inside the open transaction; return their results."""
+    users: dict[int, tuple[int, str, int]] = {}
+    guilds: dict[int, tuple[int, int]] = {}
+    runs: list[tuple[object, ...]] = []
+    rounds: list[tuple[int | None, int | None, int]] = []
+    answers: list[AnswerRow] = []
+    finishes: list[FinishRun] = []
+    others: list[Op] = []
+    for op in ops:
+        if type(op) is tuple:
+            answers.append(op)
+        elif isinstance(op, EnsureUser):
+            users[op.user_id] = (op.user_id, op.name, op.at)
+        elif isinstance(op, EnsureGuild):
+            guilds[op.guild_id] = (op.guild_id, op.at)
+        elif isinstance(op, StartRun):
+            r = op.run
+            runs.append(
+                (
+                    op.run_id,
+                    r.kind,
+                    r.guild_id,
+                    r.channel_id,
+                    r.owner_id,
+                    r.lesson_id,
+                    ",".join(map(str, r.questions)),
+                    r.seconds,
+                    r.started_at,
+                )
+            )
+        elif isinstance(op, SetRoundState):
+            rounds.append((op.message_id, op.current_question, op.run_id))
+        elif isinstance(op, FinishRun):
+            finishes.append(op)
+        else:
+            others.append(op)
+    insert_rows(conn, INSERT_USER, list(users.values()))
+    insert_rows(conn, INSERT_GUILD, list(guilds.values()))
+    insert_rows(conn, INSERT_RUN, runs)
+    if rounds:
+        conn.executemany(UPDATE_ROUND, rounds)
+    if answers:
+        conn.executemany(INSERT_ANSWER, answers)
+        choices = Counter((a[2], a[3], a[6], a[7]) for a in answers)
+        conn.executemany(BUMP_CHOICE, [(*key, n) for key, n in choices.items()])
+    counted = _finish(conn, finishes) if finishes else {}
+    for op in others:
+        if isinstance(op, ResetScores):
+            conn.execute("DELETE FROM scores WHERE guild_id = ?", (op.guild_id,))
+            conn.execute("DELETE FROM lesson_completions WHERE guild_id = ?", (op.guild_id,))
+        elif isinstance(op, SetMeta):
+            conn.execute(SET_META, (op.key, op.value))
+        else:
+            raise TypeError(f"unknown write {op!r}")
+    results: list[object] = []
+    for op in ops:
+        if type(op) is tuple:
+            results.append(op[0])
+        elif isinstance(op, StartRun):
+            results.append(op.run_id)
+        elif isinstance(op, FinishRun):
+            results.append(counted[id(op)])
+        else:
+            results.append(None)
+    return results
+
+
+def _json_ids(conn: sqlite3.Connection, sql: str, rows: Sequence[Any]) -> set[int]:
+    """Run a query that returns one JSON array of ids; return them as a set."""
+    found = conn.execute(sql, (json.dumps(rows),)).fetchone()[0]
+    return set(json.loads(found))
+
+
+def _finish(conn: sqlite3.Connection, finishes: list[FinishRun]) -> dict[int, bool]:
+    """Close runs and add their totals; return, per op id, whether the run counted.
+
+    Set-based (a handful of statements for any number of finishes), with the
+    same outcome as finishing the runs one by one in order: a run finished
+    already adds nothing, and of several runs claiming the same lesson for the
+    same user only the first claim counts.
+    """
+    counted: dict[int, bool] = {id(op): False for op in finishes}
+    firsts: dict[int, FinishRun] = {}
+    for op in finishes:
+        firsts.setdefault(op.finish.run_id, op)  # a second finish of a run adds nothing
+    open_runs = _json_ids(conn, OPEN_RUNS, list(firsts))
+    closing = [op for run_id, op in firsts.items() if run_id in open_runs]
+    if not closing:
+        return counted
+    rows: list[tuple[int, int, int, int, int, bool]] = []
+    claims: list[tuple[int, int, str, int, int]] = []
+    for op in closing:
+        f = op.finish
+        rows.append(
+            (
+                f.run_id,
+                f.finished_at,
+                sum(p.points for p in f.players),
+                sum(p.answered for p in f.players),
+                sum(p.correct for p in f.players),
+                f.kind == "round",
+            )
+        )
+        if f.kind == "personal" and f.players:
+            claims.append((f.guild_id, f.players[0].user_id, f.lesson_id, f.run_id, f.finished_at))
+    conn.execute(FINISH_RUNS, (json.dumps(rows),))
+    claimed: set[int] = set()
+    if claims:
+        insert_rows(conn, CLAIM_COMPLETIONS, claims)
+        claimed = _json_ids(conn, CLAIMED, claims)
+        if claimed:
+            conn.execute(MARK_COUNTED, (json.dumps(list(claimed)),))
+    scores: list[tuple[int, str, int, int, int]] = []
+    stats: list[tuple[int, int, int, int]] = []
+    questions: list[tuple[int, int, str, int, int]] = []
+    streaks: list[tuple[int, int, int]] = []
+    for op in closing:
+        f = op.finish
+        counts = f.kind == "round" or f.run_id in claimed
+        counted[id(op)] = counts
+        for p in f.players:
+            if counts:
+                for lesson in (ALL_LESSONS, f.lesson_id):
+                    for week in (ALL_TIME, f.week):
+                        scores.append((f.guild_id, lesson, week, p.user_id, p.points))
+            stats.append((f.guild_id, p.user_id, p.answered, p.correct))
+            streaks.append((f.guild_id, p.user_id, f.day))
+            for index, right in p.questions:
+                questions.append((f.guild_id, p.user_id, f.lesson_id, index, 0 if right else 1))
+    insert_rows(conn, ADD_SCORE, scores)
+    insert_rows(conn, ADD_USER_STATS, stats)
+    insert_rows(conn, ADD_QUESTION_STATS, questions)
+    insert_rows(conn, TOUCH_STREAK, streaks)
+    return counted

@@ -1,0 +1,89 @@
+"""The writes the store hands to its writer process: plain, picklable data.
+
+An answer, the hot path, is a plain tuple (``AnswerRow``): pickling a tuple is
+done in C, a dataclass costs a Python call per object, and on a quiz night the
+process that pickles is the one serving Discord. The rarer writes are small
+dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.store.records import AnswerRecord, RunFinish, RunStart
+
+AnswerRow = tuple[int, int, int, str, int, str, int, str, bool, bool, int, int, int]
+"""``(answer_id, *AnswerRecord)``: insert one answer and bump its choice count."""
+
+
+def answer_row(answer_id: int, answer: AnswerRecord) -> AnswerRow:
+    """Return the write for one answer."""
+    return (answer_id, *answer)
+
+
+@dataclass(slots=True, eq=False)
+class EnsureUser:
+    """Insert or rename a user."""
+
+    user_id: int
+    name: str
+    at: int
+
+
+@dataclass(slots=True, eq=False)
+class EnsureGuild:
+    """Insert a guild if it is new."""
+
+    guild_id: int
+    at: int
+
+
+@dataclass(slots=True, eq=False)
+class StartRun:
+    """Create a quiz run with an id chosen by the store."""
+
+    run_id: int
+    run: RunStart
+
+
+@dataclass(slots=True, eq=False)
+class SetRoundState:
+    """Remember a round's message and open question, for recovery after a restart."""
+
+    run_id: int
+    message_id: int | None
+    current_question: int | None
+
+
+@dataclass(slots=True, eq=False)
+class FinishRun:
+    """Close a run and add its players' totals to scores, stats and streaks."""
+
+    finish: RunFinish
+
+
+@dataclass(slots=True, eq=False)
+class ResetScores:
+    """Delete a guild's leaderboard scores and first-completion marks."""
+
+    guild_id: int
+
+
+@dataclass(slots=True, eq=False)
+class SetMeta:
+    """Set a key in the meta table."""
+
+    key: str
+    value: str
+
+
+Op = (
+    AnswerRow
+    | EnsureUser
+    | EnsureGuild
+    | StartRun
+    | SetRoundState
+    | FinishRun
+    | ResetScores
+    | SetMeta
+)
