@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import platform
 import random
@@ -87,6 +88,40 @@ def make_lesson(lesson_id: str, questions: int) -> Lesson:
         snapshot=(),
         transcript="",
     )
+
+
+class Pacer:
+    """Wake many coroutines at their scheduled times from one 1 ms ticker.
+
+    The open-loop learners would otherwise each ``asyncio.sleep`` before every
+    answer, and a thousand timer handles a millisecond cost the bot's event
+    loop more than the answers do: the load generator would be measuring itself.
+    """
+
+    TICK = 0.001
+
+    def __init__(self) -> None:
+        self._due: dict[int, list[asyncio.Future[None]]] = defaultdict(list)
+        self._released = int(time.perf_counter() / self.TICK)
+
+    async def until(self, when: float) -> None:
+        """Return at ``when`` (on the first tick at or after it), or now if it has passed."""
+        slot = math.ceil(when / self.TICK)
+        if slot <= self._released:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._due[slot].append(future)
+        await future
+
+    async def run(self) -> None:
+        """Release the waiters of every tick that has come, until cancelled."""
+        while True:
+            await asyncio.sleep(self.TICK / 2)
+            now = int(time.perf_counter() / self.TICK)
+            for slot in range(self._released + 1, now + 1):
+                for future in self._due.pop(slot, ()):
+                    future.set_result(None)
+            self._released = now
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -193,10 +228,12 @@ async def bench_personal(path: Path, seconds: float, rate: float | None = None) 
         measured_from = begin + ramp + WARMUP_SECONDS
         stop = measured_from + seconds
 
+        pacer = Pacer()
+
         async def learner(user: int) -> None:
             guild = user % 100 + 1
             offset = random.random() * ramp
-            await asyncio.sleep(offset)
+            await pacer.until(begin + offset)
             due = begin + offset
             while time.perf_counter() < stop:
                 quiz = await service.start_personal(guild, user, f"learner{user}", lesson)
@@ -205,17 +242,19 @@ async def bench_personal(path: Path, seconds: float, rate: float | None = None) 
                         break
                     if interval is not None:
                         due += interval
-                        delay = due - time.perf_counter()
-                        if delay > 0:
-                            await asyncio.sleep(delay)
+                        await pacer.until(due)
                     t0 = time.perf_counter()
                     await service.answer(quiz.run_id, user, "ABCD"[(user + i) % 4], i)
                     t1 = time.perf_counter()
+                    if interval is not None:
+                        t0 = min(t0, due)  # a late send counts from when it was due
                     if measured_from <= t0 and t1 <= stop:
                         latencies.append(t1 - t0)
 
         cpu = asyncio.ensure_future(measure_cpu(store, measured_from, stop))
+        ticking = asyncio.ensure_future(pacer.run())
         await asyncio.gather(*(learner(u) for u in range(10, 10 + ANSWERERS)))
+        ticking.cancel()
         elapsed = stop - measured_from
         batches, ops = store.write_batches
     if rate is None:

@@ -203,8 +203,8 @@ class Store:
 
     def _remember_committed(self, ops: list[Op], outcomes: list[object]) -> None:
         for op, outcome in zip(ops, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                continue
+            if type(op) is tuple or isinstance(outcome, BaseException):
+                continue  # an answer (the most common op) or a failed write
             if isinstance(op, EnsureUser):
                 self._names[op.user_id] = op.name
             elif isinstance(op, EnsureGuild):

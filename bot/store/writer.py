@@ -23,6 +23,7 @@ import os
 import pickle
 import sqlite3
 import sys
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,10 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 4096
 """The most operations in one transaction, so one commit's latency stays bounded."""
+
+MAX_IN_FLIGHT = 2
+"""Batches sent to the worker and not yet committed: while it commits one, the next waits
+in the pipe, so the worker never idles waiting for the bot to read a reply and send more."""
 
 RESOLVE_CHUNK = 64
 """Futures resolved per event-loop iteration after a commit.
@@ -59,6 +64,14 @@ class WriterStoppedError(RuntimeError):
     """The writer process died with writes in hand; they were not confirmed."""
 
 
+def _fail(futures: list[asyncio.Future[Any]], exc: BaseException) -> None:
+    """Fail every future still waiting with ``exc`` (a cancellation becomes a stopped writer)."""
+    failure = exc if isinstance(exc, Exception) else WriterStoppedError("cancelled")
+    for future in futures:
+        if not future.done():
+            future.set_exception(failure)
+
+
 def consume(future: asyncio.Future[Any]) -> None:
     """Mark a helper op's outcome as seen; the op its caller awaits carries any failure."""
     if not future.cancelled():
@@ -73,6 +86,8 @@ class WorkerProcess:
         assert process.stdin is not None and process.stdout is not None
         self._requests = process.stdin
         self._replies = process.stdout
+        self.in_flight: deque[tuple[list[Op], list[asyncio.Future[Any]]]] = deque()
+        """Batches sent and not yet answered, oldest first (the worker answers in order)."""
 
     @property
     def pid(self) -> int:
@@ -120,18 +135,23 @@ class WorkerProcess:
             ) from exc
         return pickle.loads(body)
 
-    async def exchange(self, ops: list[Op]) -> list[object]:
-        """Have ``ops`` committed in one transaction; return each op's outcome."""
+    async def send(self, ops: list[Op], futures: list[asyncio.Future[Any]]) -> None:
+        """Send ``ops`` to be committed in one transaction; ``receive`` gets the outcomes."""
         body = pickle.dumps(ops, protocol=pickle.HIGHEST_PROTOCOL)
+        self.in_flight.append((ops, futures))
         try:
             self._requests.write(HEADER.pack(len(body)) + body)
             await self._requests.drain()
         except ConnectionError as exc:
             raise WriterStoppedError(f"the writer process (pid {self.pid}) stopped") from exc
+
+    async def receive(self) -> tuple[list[Op], list[asyncio.Future[Any]], list[object]]:
+        """Wait for the oldest batch in flight to be committed; return it with its outcomes."""
         outcomes = await self._receive()
+        ops, futures = self.in_flight.popleft()
         if not isinstance(outcomes, list) or len(outcomes) != len(ops):
             raise WriterStoppedError(f"the writer process sent {type(outcomes).__name__}")
-        return outcomes
+        return ops, futures, outcomes
 
     async def stop(self) -> None:
         """End the worker's input and wait for it to exit (killing it if it hangs)."""
@@ -164,6 +184,7 @@ class Writer:
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
+        self._receiver: asyncio.Task[None] | None = None
         self._worker: WorkerProcess | None = None
         self._loop = asyncio.get_running_loop()
         self.on_committed: Callable[[list[Op], list[object]], None] | None = None
@@ -220,11 +241,16 @@ class Writer:
             if self._worker is not None:
                 worker, self._worker = self._worker, None
                 await worker.stop()
+            if self._receiver is not None:
+                await self._receiver
 
     async def _run(self) -> None:
+        """Send batches: a new one as soon as ops wait and fewer than MAX_IN_FLIGHT are out."""
         while True:
-            if not self._pending:
-                if self._closing:
+            worker = self._worker
+            in_flight = 0 if worker is None else len(worker.in_flight)
+            if not self._pending or in_flight >= MAX_IN_FLIGHT:
+                if self._closing and not self._pending and not in_flight:
                     return
                 self._wakeup.clear()
                 await self._wakeup.wait()
@@ -234,33 +260,63 @@ class Writer:
             del self._pending[:MAX_BATCH]
             del self._futures[:MAX_BATCH]
             try:
-                outcomes = await self._commit(batch)
-            except BaseException as exc:  # no outcome: every caller of the batch hears of it
-                log.error("store write failed: %s: %s", type(exc).__name__, exc)
-                failure = exc if isinstance(exc, Exception) else WriterStoppedError("cancelled")
-                for future in futures:
-                    if not future.done():
-                        future.set_exception(failure)
+                worker = await self._running_worker()
+                await worker.send(batch, futures)
+            except BaseException as exc:  # not sent: every caller of the batch hears of it
+                if isinstance(exc, WriterStoppedError):
+                    self._lost(worker, exc)
+                else:
+                    _fail(futures, exc)
                 if not isinstance(exc, Exception):
                     raise
                 continue
-            self.batches += 1
-            self.ops_written += len(batch)
-            if self.on_committed is not None:
-                self.on_committed(batch, outcomes)
-            self._resolve(futures, outcomes, 0)
 
-    async def _commit(self, batch: list[Op]) -> list[object]:
-        """Send ``batch`` to the writer process (starting a new one if the last died)."""
+    async def _running_worker(self) -> WorkerProcess:
+        """Return the writer process, starting a new one if the last one died."""
         if self._worker is None:
+            await self._reaped()
             self._worker = await WorkerProcess.spawn(self._path)
             log.warning("started a new writer process (pid %d)", self._worker.pid)
+        if self._receiver is None:
+            self._receiver = self._loop.create_task(
+                self._receive(self._worker), name="store-writer-replies"
+            )
+        return self._worker
+
+    async def _reaped(self) -> None:
+        """Wait for the last worker's reply task to finish failing what it held."""
+        if self._receiver is not None:
+            await self._receiver
+
+    async def _receive(self, worker: WorkerProcess) -> None:
+        """Resolve each batch's futures as the worker reports its commit."""
         try:
-            return await self._worker.exchange(batch)
-        except WriterStoppedError:
-            worker, self._worker = self._worker, None
-            await worker.kill()
-            raise
+            while True:
+                batch, futures, outcomes = await worker.receive()
+                self.batches += 1
+                self.ops_written += len(batch)
+                if self.on_committed is not None:
+                    self.on_committed(batch, outcomes)
+                self._resolve(futures, outcomes, 0)
+                self._wakeup.set()
+        except WriterStoppedError as exc:
+            if worker.in_flight or not self._closing:
+                self._lost(worker, exc)
+        finally:
+            self._receiver = None
+            self._wakeup.set()
+
+    def _lost(self, worker: WorkerProcess | None, exc: WriterStoppedError) -> None:
+        """Fail every batch ``worker`` held (none was confirmed) and let a new worker start."""
+        if worker is None or (self._worker is not worker and not worker.in_flight):
+            return  # already handled: the sender and the reply task both saw it stop
+        log.error("store writes failed: %s", exc)
+        while worker.in_flight:
+            _, futures = worker.in_flight.popleft()
+            _fail(futures, exc)
+        if self._worker is worker:
+            self._worker = None
+            self._loop.create_task(worker.kill())
 
     def _resolve(
         self, futures: list[asyncio.Future[Any]], outcomes: list[object], start: int

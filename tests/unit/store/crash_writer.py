@@ -23,7 +23,7 @@ async def main(path: Path) -> None:
     """Record answers from CONCURRENCY writers, printing each confirmed id."""
     async with Store.open(path) as store:
         run_id = await store.start_run(RunStart("round", 1, 1, "host", "lesson", (0,), 0, 1, 20))
-        sys.stdout.write(f"run {run_id}\n")
+        sys.stdout.write(f"run {run_id} writer {store.writer_pid}\n")
         sys.stdout.flush()
         deadline = time.monotonic() + SECONDS
         counter = iter(range(2, LIMIT))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.store.processes import gone
+
 REPO = Path(__file__).resolve().parents[3]
 WRITER = Path(__file__).with_name("crash_writer.py")
 CONFIRMED_BEFORE_KILL = 3000
@@ -50,6 +52,12 @@ def test_sigkill_loses_no_confirmed_answer_and_leaves_none_half_written(tmp_path
     assert lines and lines[0].startswith("run ")
     confirmed = {int(a): int(u) for a, u in (line.split() for line in lines[1:] if line.strip())}
     assert len(confirmed) >= min(CONFIRMED_BEFORE_KILL - 1, 100)
+    # The writer process sees its input end, finishes the batch in hand and exits.
+    writer_pid = int(lines[0].split()[3])
+    deadline = time.monotonic() + 30
+    while not gone(writer_pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert gone(writer_pid), "the writer process outlived the killed bot"
 
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)

@@ -1,0 +1,160 @@
+"""Tests of the writer process: its own session, restarts after a crash, clean exits."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.store import batch
+from bot.store.database import Store
+from bot.store.records import AnswerRecord, RunStart
+from bot.store.write_worker import Checkpointer, portable, read_frame, write_frame
+from bot.store.writer import WorkerProcess, WriterStoppedError
+from tests.unit.store.processes import gone
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+
+
+def answer(run_id: int, user: int) -> AnswerRecord:
+    return AnswerRecord(run_id, 1, "lesson", user, f"user{user}", 0, "A", True, False, 5, 100, 0)
+
+
+async def wait_gone(pid: int, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if gone(pid):
+            return True
+        await asyncio.sleep(0.02)
+    return gone(pid)
+
+
+async def test_writer_runs_in_its_own_session_so_ctrl_c_reaches_only_the_bot(
+    store: Store,
+) -> None:
+    """A terminal's Ctrl-C goes to the bot, which drains the queue; the writer never sees it."""
+    pid = store.writer_pid
+    assert pid is not None and pid != os.getpid()
+    assert os.getsid(pid) != os.getsid(0)
+
+
+async def test_closing_the_store_ends_the_writer_process(tmp_path: Path) -> None:
+    """No writer outlives its store."""
+    store = await Store.open(tmp_path / "quiz.db")
+    pid = store.writer_pid
+    assert pid is not None and not gone(pid)
+    await store.close()
+    assert await wait_gone(pid)
+
+
+async def test_a_writer_killed_while_idle_is_replaced_on_the_next_write(store: Store) -> None:
+    """The next write after the writer died starts a new one and is committed."""
+    run_id = await store.start_run(RunStart("round", 1, 1, "host", "lesson", (0,), 0, 5, 20))
+    first = store.writer_pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    assert await wait_gone(first)
+    for _ in range(500):  # the reply task notices the end of the pipe
+        if store.writer_pid is None:
+            break
+        await asyncio.sleep(0.01)
+    answer_id = await asyncio.wait_for(store.record_answer(answer(run_id, 2)), 30)
+    assert store.writer_pid not in (None, first)
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT user_id FROM answers WHERE id = ?", (answer_id,)).fetchone() == (
+            2,
+        )
+
+
+async def test_a_writer_killed_mid_stream_confirms_nothing_it_did_not_commit(store: Store) -> None:
+    """Each answer is confirmed (and stored) or fails with WriterStoppedError; none hangs."""
+    run_id = await store.start_run(RunStart("round", 1, 1, "host", "lesson", (0,), 0, 6, 20))
+    first = store.writer_pid
+    assert first is not None
+    killed = False
+
+    async def answerer(user: int) -> int | BaseException:
+        nonlocal killed
+        await asyncio.sleep(0.0005 * (user % 400))
+        if user == 200 and not killed:
+            killed = True
+            os.kill(first, signal.SIGKILL)
+        try:
+            return await asyncio.wait_for(store.record_answer(answer(run_id, user)), 30)
+        except WriterStoppedError as exc:
+            return exc
+
+    outcomes = await asyncio.gather(*(answerer(user) for user in range(2, 802)))
+    confirmed = {
+        o: user for o, user in zip(outcomes, range(2, 802), strict=True) if isinstance(o, int)
+    }
+    assert killed and confirmed
+    assert all(isinstance(o, int | WriterStoppedError) for o in outcomes)
+    with sqlite3.connect(store.path) as db:
+        stored = dict(db.execute("SELECT id, user_id FROM answers"))
+    assert {a: stored.get(a) for a in confirmed} == confirmed
+    # The store keeps working with a new writer.
+    later = await asyncio.wait_for(store.record_answer(answer(run_id, 900)), 30)
+    assert isinstance(later, int)
+    assert store.writer_pid not in (None, first)
+
+
+async def test_a_database_the_writer_cannot_open_is_reported_by_its_own_error(
+    tmp_path: Path,
+) -> None:
+    """The worker's startup failure arrives in the bot as the same sqlite3 error."""
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    with pytest.raises(sqlite3.OperationalError, match="unable to open"):
+        await WorkerProcess.spawn(folder)
+
+
+def test_frames_round_trip_and_unpicklable_errors_become_runtime_errors() -> None:
+    """Outcomes cross the pipe whole; an exception that cannot be pickled keeps its message."""
+    stream = io.BytesIO()
+    write_frame(stream, [1, "two", sqlite3.IntegrityError("UNIQUE constraint failed")])
+    stream.seek(0)
+    body = read_frame(stream)
+    assert body is not None and read_frame(stream) is None
+
+    class LocalError(Exception):
+        def __init__(self, a: int, b: int) -> None:
+            super().__init__(f"{a}+{b}")
+
+    converted = portable(LocalError(1, 2))
+    assert isinstance(converted, RuntimeError) and "LocalError: 1+2" in str(converted)
+    same = sqlite3.IntegrityError("x")
+    assert portable(same) is same
+    assert portable(5) == 5
+
+
+def test_the_checkpointer_copies_the_wal_into_the_database(tmp_path: Path) -> None:
+    """With automatic checkpoints off, the Checkpointer thread moves committed pages home."""
+    path = tmp_path / "quiz.db"
+    batch.prepare(path)
+    conn = batch.connect(path)
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    size_before = path.stat().st_size
+    checkpointer = Checkpointer(path, min_interval=0.01)
+    checkpointer.start()
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?)",
+            [(f"k{i}", "x" * 200) for i in range(2000)],
+        )
+        conn.execute("COMMIT")
+        checkpointer.committed()
+        deadline = time.monotonic() + 10
+        while path.stat().st_size <= size_before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert path.stat().st_size > size_before
+    finally:
+        checkpointer.stop()
+        conn.close()
