@@ -5,17 +5,21 @@
 Measures, in one run on one machine:
 
 1. answers/s and p50/p99 latency through the real answer path (QuizService +
-   Store, group commit, synchronous=FULL) with 1,000 concurrent answerers, both
-   in timed channel rounds and in personal quizzes (learners start at random
-   moments over one quiz's length so they do not all finish together; that
-   ramp and one more second are a warm-up, not measured; only answers sent and
-   confirmed inside the measured window count);
+   Store, the writer process, group commit, synchronous=FULL) with 1,000
+   concurrent answerers, both in timed channel rounds and in personal quizzes
+   (learners start at random moments over one quiz's length so they do not all
+   finish together; that ramp and one more second are a warm-up, not measured;
+   only answers sent and confirmed inside the measured window count): closed
+   loop (the most the path takes) and open loop at fixed offered loads (the
+   latency at that load, counted from when each answer was due), with the CPU
+   each answer costs in the bot process and in the writer process;
 2. plain sqlite3 writing the same rows (answer + choice count) with the same
    pragmas: one transaction per answer, and batched (1,000 per transaction);
 3. the leaderboard read (top ten + the caller's rank) at 1,000,000 answers
    spread over 1,000 guilds, through the Store's read connection.
 
-Targets (issue 5): >= 30,000 answers/s, p99 <= 25 ms, leaderboard read <= 1 ms.
+Targets (issue 5): >= 30,000 answers/s, p99 <= 25 ms at 30,000 answers/s offered,
+leaderboard read <= 1 ms.
 """
 
 from __future__ import annotations
@@ -433,7 +437,7 @@ def main() -> None:
         "--rates",
         type=float,
         nargs="*",
-        default=[10_000.0, 30_000.0],
+        default=[10_000.0, 20_000.0, 30_000.0],
         help="offered loads (answers/s) for the open-loop latency runs",
     )
     parser.add_argument("--dir", type=Path, default=None, help="where the test databases go")
@@ -469,19 +473,33 @@ def main() -> None:
 
 
 def verdict(writes: list[dict[str, str]], board: dict[str, str]) -> list[str]:
-    """Return one line per issue-5 target: met or missed, from the measured figures."""
+    """Return one line per issue-5 target: met or missed, from the measured figures.
+
+    Throughput is the closed loop's (the most the path takes); latency is the
+    open loop's at 30,000 answers/s offered, i.e. p99 at the target load. In the
+    closed loop every answerer is always waiting, so its latency is set by
+    Little's law (1,000 / throughput), not by the path: it is reported too.
+    """
     closed = writes[0]
     rate = float(closed["answers/s"].replace(",", ""))
-    p99 = float(closed["p99 ms"])
+    at_target = next((w for w in writes if "30,000 answers/s offered" in w["path"]), None)
     read = max(float(board["top ten p99 ms"]), float(board["own rank p99 ms"]))
-    return [
+    lines = [
         f"- at least 30,000 answers/s (closed loop): {closed['answers/s']}/s, "
         + ("**met**" if rate >= 30_000 else "**missed**"),
-        f"- p99 at most 25 ms (closed loop): {closed['p99 ms']} ms, "
-        + ("**met**" if p99 <= 25 else "**missed**"),
+    ]
+    if at_target is not None:
+        p99 = float(at_target["p99 ms"])
+        lines.append(
+            f"- p99 at most 25 ms at 30,000 answers/s offered (open loop): {at_target['p99 ms']} "
+            "ms, " + ("**met**" if p99 <= 25 else "**missed**")
+        )
+    lines += [
+        f"- (closed loop p99, bounded below by Little's law: {closed['p99 ms']} ms)",
         f"- leaderboard read at most 1 ms (p99): {read:.3f} ms, "
         + ("**met**" if read <= 1 else "**missed**"),
     ]
+    return lines
 
 
 def section(
@@ -498,9 +516,12 @@ def section(
             "",
             f"Measured by `bench/quiz_store.py --write` on {time.strftime('%Y-%m-%d')}. Every "
             "answer goes through `QuizService.answer` / `answer_round` -> `Store.record_answer` "
-            "-> the single writer -> group commit with `synchronous=FULL`; plain sqlite3 writes "
-            "the same rows with the same pragmas. Closed loop: each of 1,000 users answers again "
-            "the moment the last answer is confirmed; open loop: a fixed offered load.",
+            "-> the single writer (a process of its own) -> group commit with "
+            "`synchronous=FULL`; plain sqlite3 writes the same rows with the same pragmas. "
+            "Closed loop: each of 1,000 users answers again the moment the last answer is "
+            "confirmed; open loop: each user answers on a fixed schedule (a fixed offered load), "
+            "and latency counts from when the answer was due. The load generator runs in the "
+            "bot's event loop, so its CPU is in the bot's figure.",
             "",
             f"Machine: {described}; garbage collector: {gc_mode}.",
             "",

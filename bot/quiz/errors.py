@@ -79,3 +79,13 @@ class NothingToReviewError(QuizError):
 
     def __init__(self) -> None:
         super().__init__("You got every question right: there is nothing to review.")
+
+
+class AnswerNotRecordedError(QuizError):
+    """The store lost an answer before committing it (its writer restarted): answer again."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your answer was not recorded: the quiz database restarted just then. "
+            "Please press your answer again."
+        )

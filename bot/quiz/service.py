@@ -17,6 +17,7 @@ from bot.lessons.model import Lesson
 from bot.quiz.calendar import day_number, week_number
 from bot.quiz.errors import (
     AlreadyAnsweredError,
+    AnswerNotRecordedError,
     InvalidChoiceError,
     NoRoundRunningError,
     NothingToReviewError,
@@ -52,6 +53,7 @@ from bot.store.records import (
     RunKind,
     RunStart,
     UserStats,
+    WriteNotConfirmedError,
 )
 
 Period = Literal["week", "all"]
@@ -214,6 +216,8 @@ class QuizService:
             )
         except ConflictError:
             raise AlreadyAnsweredError() from None
+        except WriteNotConfirmedError:
+            raise AnswerNotRecordedError() from None
         finally:
             quiz.busy = False
         quiz.position = current + 1
@@ -431,9 +435,11 @@ class QuizService:
             answer_id = await asyncio.shield(write)
         except ConflictError:
             raise AlreadyAnsweredError() from None
-        except Exception:
+        except Exception as exc:
             if write.done() and game.answers.get(user_id) is entry and game.is_open:
                 del game.answers[user_id]  # not recorded: let them try again
+            if isinstance(exc, WriteNotConfirmedError):
+                raise AnswerNotRecordedError() from None
             raise
         return RoundAnswerReceipt(run_id, answer_id, game.position, letter, recorded=True)
 

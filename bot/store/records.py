@@ -16,6 +16,13 @@ class ConflictError(Exception):
     """A write broke a uniqueness rule: a second answer to a question, a second open round."""
 
 
+class WriteNotConfirmedError(RuntimeError):
+    """A write was not confirmed: the store lost it (its writer stopped) before COMMIT returned.
+
+    It may or may not be on disk; the caller was never told it was recorded.
+    """
+
+
 RunKind = Literal["personal", "review", "round"]
 
 NO_GUILD = 0

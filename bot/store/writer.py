@@ -30,7 +30,7 @@ from typing import Any
 
 import bot
 from bot.store.ops import Op
-from bot.store.records import ConflictError
+from bot.store.records import ConflictError, WriteNotConfirmedError
 from bot.store.write_worker import HEADER, READY
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ STOP_TIMEOUT = 30.0
 """Seconds the worker may take to finish its last batch and exit once its input ends."""
 
 
-class WriterStoppedError(RuntimeError):
+class WriterStoppedError(WriteNotConfirmedError):
     """The writer process died with writes in hand; they were not confirmed."""
 
 

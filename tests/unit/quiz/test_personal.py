@@ -10,6 +10,7 @@ import pytest
 from bot.lessons.model import Lesson
 from bot.quiz.errors import (
     AlreadyAnsweredError,
+    AnswerNotRecordedError,
     InvalidChoiceError,
     NothingToReviewError,
     NotYourQuizError,
@@ -19,6 +20,7 @@ from bot.quiz.errors import (
 )
 from bot.quiz.service import QuizService
 from bot.store.database import Store
+from bot.store.records import AnswerRecord, WriteNotConfirmedError
 from tests.unit.quiz.conftest import FakeClock
 
 GUILD = 42
@@ -207,3 +209,24 @@ async def test_summary_is_available_after_the_last_answer(
     await take(service, quiz.run_id, ANN, "ABC")
     summary = await service.summary(quiz.run_id, ANN)
     assert summary.score == 300 and summary == quiz.summary
+
+
+async def test_an_answer_the_store_lost_asks_to_answer_again(
+    service: QuizService, store: Store, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the writer stops before committing, the user hears so and the same question stays."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    real = store.record_answer
+
+    def lost(answer: AnswerRecord) -> asyncio.Future[int]:
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future.set_exception(WriteNotConfirmedError("the writer stopped"))
+        return future
+
+    monkeypatch.setattr(store, "record_answer", lost)
+    with pytest.raises(AnswerNotRecordedError, match="press your answer again"):
+        await service.answer(quiz.run_id, ANN, "A", 0)
+    assert quiz.position == 0 and not quiz.results
+    monkeypatch.setattr(store, "record_answer", real)
+    result = await service.answer(quiz.run_id, ANN, "A", 0)
+    assert result.recorded and result.position == 0

@@ -12,6 +12,7 @@ from bot.errors import OptionError
 from bot.lessons.model import Lesson
 from bot.quiz.errors import (
     AlreadyAnsweredError,
+    AnswerNotRecordedError,
     NoRoundRunningError,
     QuestionClosedError,
     RoundAlreadyRunningError,
@@ -19,6 +20,7 @@ from bot.quiz.errors import (
 from bot.quiz.results import RoundAnswerReceipt
 from bot.quiz.service import QuizService
 from bot.store.database import Store
+from bot.store.records import AnswerRecord, WriteNotConfirmedError
 from tests.unit.quiz.conftest import FakeClock
 
 GUILD = 42
@@ -223,3 +225,26 @@ async def test_finish_racing_a_close_counts_the_last_question_once(
     board = await service.leaderboard(GUILD)
     assert sorted(e.user_id for e in board) == [1, 2, 3, 4, 5]
     assert all(e.points > 100 for e in board)
+
+
+async def test_a_round_answer_the_store_lost_can_be_given_again(
+    service: QuizService, store: Store, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lost answer is reported, not counted, and the player may press again while open."""
+    run_id = await start(service, lesson)
+    await service.open_question(run_id)
+    real = store.record_answer
+
+    def lost(answer: AnswerRecord) -> asyncio.Future[int]:
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        future.set_exception(WriteNotConfirmedError("the writer stopped"))
+        return future
+
+    monkeypatch.setattr(store, "record_answer", lost)
+    with pytest.raises(AnswerNotRecordedError):
+        await service.answer_round(run_id, 7, "u7", "A")
+    monkeypatch.setattr(store, "record_answer", real)
+    receipt = await service.answer_round(run_id, 7, "u7", "A")
+    assert receipt.recorded
+    result = await service.close_question(run_id)
+    assert result.total == 1 and result.counts["A"] == 1
