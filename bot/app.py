@@ -35,6 +35,7 @@ from bot.errors import ShuttingDownError
 from bot.health import HEARTBEAT_INTERVAL, Heartbeat, health_path, write_heartbeat
 from bot.lessons.library import LessonLibrary
 from bot.lessons.loader import Problem
+from bot.lessons.model import Lesson
 from bot.quiz.service import QuizService
 from bot.store.collector import tune_collector
 from bot.store.database import Store
@@ -97,10 +98,19 @@ class Services:
     demo: DemoGuard | None = None
 
 
-def build_services(settings: Settings, store: Store) -> Services:
-    """Create every feature service over the open store, configured from ``settings``."""
+def build_services(settings: Settings, store: Store, content: LibraryHolder) -> Services:
+    """Create every feature service over the open store, configured from ``settings``.
+
+    The quiz service finds lessons in ``content`` as it is at the time (after
+    an /admin reload too), to pick personal quizzes up again after a restart.
+    """
+
+    def lesson(lesson_id: str) -> Lesson | None:
+        library = content.library
+        return library.get(lesson_id) if lesson_id in library else None
+
     return Services(
-        quiz=QuizService(store),
+        quiz=QuizService(store, lessons=lesson),
         demo=DemoGuard(
             cooldown=settings.demo_cooldown_seconds, max_per_guild=settings.demo_max_per_guild
         ),
@@ -405,7 +415,7 @@ async def run_bot(settings: Settings, **options: Any) -> int:
         log.error("Cannot use the database %s: %s", settings.database_path, exc)
         return EXIT_FAILED
     try:
-        services = build_services(settings, store)
+        services = build_services(settings, store, content)
         bot = create_bot(settings, content, store, services, **options)
         tune_collector()  # after start-up: see bot/store/collector.py
         return await _run_until_stopped(bot, settings.token)

@@ -248,9 +248,9 @@ class QuizButton(
         bot = study_bot(interaction)
         service = quiz_service(bot)
         user_id = interaction.user.id
-        # Raises (and the error handler answers ephemerally) when the quiz is
-        # gone after a restart or belongs to someone else.
-        quiz = service.personal(self.run_id, user_id)
+        # Picks the quiz up from the store after a restart; raises (and the error
+        # handler answers ephemerally) when it is gone or belongs to someone else.
+        quiz = await service.find_personal(self.run_id, user_id)
         if self.action == HINT:
             service.use_hint(self.run_id, user_id, self.position)
             embeds, view = quiz_message(quiz)

@@ -77,16 +77,24 @@ def _guild(guild_id: int | None) -> int:
 
 
 class QuizService:
-    """Run quizzes and rounds over a ``QuizStore``; the clocks are injectable for tests."""
+    """Run quizzes and rounds over a ``QuizStore``; the clocks are injectable for tests.
+
+    Personal quizzes live in memory while in use; a button pressed on one the
+    service does not hold (after a restart, or idle for hours) picks it up
+    again from the store, where every answer and the run's questions are.
+    """
 
     def __init__(
         self,
         store: QuizStore,
         *,
+        lessons: Callable[[str], Lesson | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_ms: Callable[[], int] = _wall_ms,
     ) -> None:
+        """``lessons`` finds a lesson by id, to pick up personal quizzes after a restart."""
         self._store = store
+        self._lessons = lessons
         self._clock = clock
         self._wall_ms = wall_ms
         self._personal: dict[int, PersonalQuiz] = {}
@@ -155,8 +163,81 @@ class QuizService:
         quiz.last_used = self._clock()
         return quiz
 
+    async def find_personal(self, run_id: int, user_id: int) -> PersonalQuiz:
+        """Return the user's quiz ``run_id``, picking it up from the store if it is not held."""
+        if run_id not in self._personal:
+            restored = await self._restore(run_id)
+            if restored is not None:
+                self._personal.setdefault(run_id, restored)  # a concurrent restore may be first
+        return self.personal(run_id, user_id)
+
+    async def _restore(self, run_id: int) -> PersonalQuiz | None:
+        """Rebuild a stored personal quiz or review (None if it cannot be: a round, lesson gone).
+
+        The hint of the question that was up is forgotten (a hint is recorded
+        with its answer); everything answered is exactly as it was.
+        """
+        if self._lessons is None:
+            return None
+        saved = await self._store.saved_run(run_id)
+        if saved is None:
+            return None
+        lesson = self._lessons(saved.lesson_id)
+        if lesson is None or any(i >= len(lesson.quiz) for i in saved.questions):
+            return None  # the lesson was removed or shortened by a reload
+        if tuple(a.question_index for a in saved.answers) != saved.questions[: len(saved.answers)]:
+            return None
+        total = len(saved.questions)
+        results = [
+            AnswerResult(
+                run_id=run_id,
+                answer_id=a.answer_id,
+                position=position,
+                question_index=a.question_index,
+                choice=a.choice,
+                correct=a.correct,
+                correct_choice=lesson.quiz[a.question_index].correct,
+                explanation=lesson.quiz[a.question_index].explanation,
+                steps=lesson.quiz[a.question_index].steps,
+                hint_used=a.hint_used,
+                points=a.points,
+                recorded=True,
+                finished=position + 1 == total,
+            )
+            for position, a in enumerate(saved.answers)
+        ]
+        if saved.finished:
+            practice = not saved.counts_for_leaderboard
+        elif saved.kind == "review":
+            practice = True
+        else:
+            practice = await self._store.has_completed(
+                saved.guild_id, saved.owner_id, saved.lesson_id
+            )
+        now = self._clock()
+        quiz = PersonalQuiz(
+            run_id=run_id,
+            kind=saved.kind,
+            guild_id=saved.guild_id,
+            owner_id=saved.owner_id,
+            owner_name=saved.owner_name,
+            lesson=lesson,
+            questions=saved.questions,
+            practice=practice,
+            shown_at=now,
+            position=len(results),
+            results=results,
+            last_used=now,
+        )
+        if saved.finished:
+            quiz.summary = self._summary(quiz, saved.counts_for_leaderboard)
+        return quiz
+
     def use_hint(self, run_id: int, user_id: int, position: int | None = None) -> str:
-        """Show the current question's hint; a correct answer after it scores half."""
+        """Show the current question's hint; a correct answer after it scores half.
+
+        The quiz must be held (``find_personal`` picks it up after a restart).
+        """
         quiz = self.personal(run_id, user_id)
         question = quiz.question
         if question is None:
@@ -176,7 +257,10 @@ class QuizService:
         ``position`` (from the button pressed) guards against stale buttons: an
         answer to a question already answered raises ``AlreadyAnsweredError``.
         """
-        quiz = self.personal(run_id, user_id)
+        if run_id in self._personal:
+            quiz = self.personal(run_id, user_id)
+        else:
+            quiz = await self.find_personal(run_id, user_id)
         current = quiz.position
         if current >= len(quiz.questions):
             raise QuizFinishedError()
@@ -266,7 +350,13 @@ class QuizService:
                 ),
             )
         )
-        quiz.summary = QuizSummary(
+        quiz.summary = self._summary(quiz, counted)
+        return quiz.summary
+
+    @staticmethod
+    def _summary(quiz: PersonalQuiz, counted: bool) -> QuizSummary:
+        results = quiz.results
+        return QuizSummary(
             run_id=quiz.run_id,
             lesson_id=quiz.lesson.id,
             lesson_title=quiz.lesson.title,
@@ -278,11 +368,10 @@ class QuizService:
             missed=tuple(r.question_index for r in results if not r.correct),
             counts_for_leaderboard=counted,
         )
-        return quiz.summary
 
     async def summary(self, run_id: int, user_id: int) -> QuizSummary:
         """Return the summary of a finished quiz, recording the finish again if it failed."""
-        quiz = self.personal(run_id, user_id)
+        quiz = await self.find_personal(run_id, user_id)
         if not quiz.finished:
             raise QuizNotFinishedError()
         if quiz.summary is None:
@@ -292,12 +381,12 @@ class QuizService:
 
     async def retry(self, run_id: int, user_id: int) -> PersonalQuiz:
         """Start the same lesson again for the owner of ``run_id``."""
-        quiz = self.personal(run_id, user_id)
+        quiz = await self.find_personal(run_id, user_id)
         return await self.start_personal(quiz.guild_id, user_id, quiz.owner_name, quiz.lesson)
 
     async def review_missed(self, run_id: int, user_id: int) -> PersonalQuiz:
         """Start a practice run of only the questions missed in the finished run ``run_id``."""
-        quiz = self.personal(run_id, user_id)
+        quiz = await self.find_personal(run_id, user_id)
         if quiz.summary is None:
             raise QuizNotFinishedError()
         if not quiz.summary.missed:

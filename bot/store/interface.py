@@ -17,6 +17,7 @@ from bot.store.records import (
     QuestionStats,
     RunFinish,
     RunStart,
+    SavedRun,
     UnfinishedRound,
     UserStats,
 )
@@ -58,6 +59,8 @@ class QuizStore(Protocol):
     async def export_answers_csv(self, guild_id: int) -> str: ...
 
     async def unfinished_rounds(self) -> list[UnfinishedRound]: ...
+
+    async def saved_run(self, run_id: int) -> SavedRun | None: ...
 
     async def get_meta(self, key: str) -> str | None: ...
 

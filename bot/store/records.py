@@ -98,6 +98,34 @@ class RunFinish:
 
 
 @dataclass(frozen=True, slots=True)
+class SavedAnswer:
+    """One answer of a stored run, as the run's owner gave it."""
+
+    answer_id: int
+    question_index: int
+    choice: str
+    correct: bool
+    hint_used: bool
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
+class SavedRun:
+    """A personal quiz or review as stored: enough to pick it up again after a restart."""
+
+    run_id: int
+    kind: RunKind
+    guild_id: int
+    owner_id: int
+    owner_name: str
+    lesson_id: str
+    questions: tuple[int, ...]
+    finished: bool
+    counts_for_leaderboard: bool
+    answers: tuple[SavedAnswer, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class LeaderboardEntry:
     """A row of a leaderboard; equal points share a rank (1, 2, 2, 4)."""
 

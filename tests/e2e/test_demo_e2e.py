@@ -46,7 +46,7 @@ async def demobot(
     settings = dataclasses.replace(settings, **overrides)
     content = await load_content(settings)
     async with Store.open(database) as store:
-        bot = create_bot(settings, content, store, build_services(settings, store))
+        bot = create_bot(settings, content, store, build_services(settings, store, content))
         async with running_bot(bot):
             yield bot
 

@@ -34,7 +34,7 @@ async def studybot(
     settings = Settings(token=fake.token, database_path=database, content_dir=content_dir)
     content = await load_content(settings)
     async with Store.open(database) as store:
-        bot = create_bot(settings, content, store, build_services(settings, store))
+        bot = create_bot(settings, content, store, build_services(settings, store, content))
         async with running_bot(bot):
             yield bot
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -36,7 +38,7 @@ async def quizbot(
     )
     content = await load_content(settings)
     async with Store.open(database) as store:
-        bot = create_bot(settings, content, store, build_services(settings, store))
+        bot = create_bot(settings, content, store, build_services(settings, store, content))
         async with running_bot(bot):
             yield bot
 
@@ -178,17 +180,53 @@ async def test_someone_else_cannot_press_my_quiz(
     fake_discord.assert_clean()
 
 
-async def test_a_quiz_button_after_a_restart_says_the_quiz_ended(
+async def test_a_quiz_picks_up_where_it_was_after_a_restart(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
-    """A press on a quiz from before a restart explains itself instead of failing."""
+    """Buttons on a quiz from before a restart keep working: answered questions stay answered."""
+    bob = fake_discord.add_member("bob")
     database = tmp_path / "db.sqlite"
     async with quizbot(fake_discord, running_bot, database):
         message = await answered(
             fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
         )
-    run = run_of(message)
+        run = run_of(message)
+        message = await press(fake_discord, message, quiz_id(run, 0, "aA"))
+        assert "question 2 of 3" in message.text
     async with quizbot(fake_discord, running_bot, database):
+        # Its owner is restored with it: a stranger's press is still refused.
+        note = await answered(
+            fake_discord, await fake_discord.click(message.id, quiz_id(run, 1, "aA"), user=bob)
+        )
+        assert note.ephemeral and "belongs to someone else" in note.text
+        message = await press(fake_discord, message, quiz_id(run, 1, "aA"))
+        assert "question 3 of 3" in message.text
+        assert "counts for the leaderboard" in message.text
+    with sqlite3.connect(database) as db:
+        given = db.execute(
+            "SELECT question_index FROM answers WHERE run_id = ? ORDER BY id", (run,)
+        ).fetchall()
+    assert given == [(0,), (1,)]
+    fake_discord.assert_clean()
+
+
+async def test_a_quiz_whose_lesson_is_gone_after_a_restart_says_so(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A press on a quiz whose lesson was removed explains itself instead of failing."""
+    database = tmp_path / "db.sqlite"
+    content = tmp_path / "lessons"
+    content.mkdir()
+    shutil.copy(DEFAULT_CONTENT_DIR / f"{SEED}.yaml", content / f"{SEED}.yaml")
+    other = next(p for p in DEFAULT_CONTENT_DIR.glob("*.yaml") if p.stem != SEED)
+    shutil.copy(other, content / other.name)
+    async with quizbot(fake_discord, running_bot, database, content_dir=content):
+        message = await answered(
+            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
+        )
+    run = run_of(message)
+    (content / f"{SEED}.yaml").unlink()
+    async with quizbot(fake_discord, running_bot, database, content_dir=content):
         note = await answered(
             fake_discord, await fake_discord.click(message.id, quiz_id(run, 0, "aA"))
         )

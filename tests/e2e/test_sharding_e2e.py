@@ -19,7 +19,7 @@ async def test_sharded_bot_identifies_each_shard_and_serves_commands(
     settings = Settings(token=fake_discord.token, database_path=tmp_path / "db", shard_count=2)
     content = await load_content(settings)
     async with Store.open(settings.database_path) as store:
-        bot = create_bot(settings, content, store, build_services(settings, store))
+        bot = create_bot(settings, content, store, build_services(settings, store, content))
         assert isinstance(bot, ShardedStudyBot)
         async with running_bot(bot):
             message = await answered(fake_discord, await fake_discord.slash("lesson list"))

@@ -230,3 +230,65 @@ async def test_an_answer_the_store_lost_asks_to_answer_again(
     monkeypatch.setattr(store, "record_answer", real)
     result = await service.answer(quiz.run_id, ANN, "A", 0)
     assert result.recorded and result.position == 0
+
+
+def restarted(store: Store, clock: FakeClock, *lessons: Lesson) -> QuizService:
+    """Return a new service over the same store, as after a restart, knowing ``lessons``."""
+    known = {lesson.id: lesson for lesson in lessons}
+    return QuizService(store, lessons=known.get, clock=clock.monotonic, wall_ms=clock.wall_ms)
+
+
+async def test_a_quiz_continues_after_a_restart_with_its_answers_and_score(
+    service: QuizService, store: Store, clock: FakeClock, lesson: Lesson
+) -> None:
+    """A new service picks a quiz up at the next question; the summary counts every answer."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    assert service.use_hint(quiz.run_id, ANN) == "hint 1"
+    await take(service, quiz.run_id, ANN, "A")
+    after = restarted(store, clock, lesson)
+    with pytest.raises(NotYourQuizError):
+        await after.find_personal(quiz.run_id, BOB)
+    picked = await after.find_personal(quiz.run_id, ANN)
+    assert (picked.position, picked.kind, picked.practice) == (1, "personal", False)
+    assert [(r.choice, r.points, r.hint_used) for r in picked.results] == [("A", 50, True)]
+    with pytest.raises(AlreadyAnsweredError):
+        await after.answer(quiz.run_id, ANN, "A", 0)
+    await after.answer(quiz.run_id, ANN, "B", 1)
+    last = await after.answer(quiz.run_id, ANN, "D", 2)
+    assert last.summary is not None
+    assert (last.summary.score, last.summary.total, last.summary.missed) == (150, 3, (2,))
+    assert last.summary.counts_for_leaderboard
+    assert [e.points for e in await after.leaderboard(GUILD)] == [150]
+
+
+async def test_a_finished_quiz_can_be_reviewed_after_a_restart(
+    service: QuizService, store: Store, clock: FakeClock, lesson: Lesson
+) -> None:
+    """Retry and review missed work on a quiz that finished before the restart."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, quiz.run_id, ANN, "DBD")
+    after = restarted(store, clock, lesson)
+    summary = await after.summary(quiz.run_id, ANN)
+    assert (summary.score, summary.missed, summary.counts_for_leaderboard) == (100, (0, 2), True)
+    review = await after.review_missed(quiz.run_id, ANN)
+    assert review.questions == (0, 2) and review.practice
+    await take(after, review.run_id, ANN, "A")
+    again = restarted(store, clock, lesson)
+    picked = await again.find_personal(review.run_id, ANN)
+    assert (picked.kind, picked.position, picked.practice) == ("review", 1, True)
+    retry = await again.retry(quiz.run_id, ANN)
+    assert retry.practice and retry.run_id > review.run_id
+
+
+async def test_a_quiz_cannot_be_picked_up_without_its_lesson(
+    service: QuizService, store: Store, clock: FakeClock, lesson: Lesson
+) -> None:
+    """No lesson lookup, or the lesson is gone: the quiz is reported as no longer active."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    with pytest.raises(QuizNotFoundError):
+        await restarted(store, clock).answer(quiz.run_id, ANN, "A", 0)
+    blind = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
+    with pytest.raises(QuizNotFoundError):
+        await blind.find_personal(quiz.run_id, ANN)
+    with pytest.raises(QuizNotFoundError):
+        await restarted(store, clock, lesson).find_personal(quiz.run_id + 100, ANN)
