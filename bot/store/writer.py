@@ -21,6 +21,7 @@ import asyncio
 import logging
 import os
 import pickle
+import site
 import sqlite3
 import sys
 from collections import deque
@@ -54,7 +55,7 @@ START_TIMEOUT = 30.0
 """Seconds the worker may take to start and open the database."""
 
 PACKAGE_ROOT = str(Path(bot.__file__).resolve().parents[1])
-"""Put on the worker's PYTHONPATH, so it imports this very ``bot`` package however it was found."""
+"""The folder this ``bot`` package was imported from."""
 
 STOP_TIMEOUT = 30.0
 """Seconds the worker may take to finish its last batch and exit once its input ends."""
@@ -62,6 +63,23 @@ STOP_TIMEOUT = 30.0
 
 class WriterStoppedError(WriteNotConfirmedError):
     """The writer process died with writes in hand; they were not confirmed."""
+
+
+def worker_environment() -> dict[str, str]:
+    """Return the writer process's environment: ours, and a path to this very ``bot`` package.
+
+    An installed package is found in site-packages anyway (and putting
+    site-packages on PYTHONPATH would put it before the standard library); a
+    checkout run from elsewhere (the benchmarks, a test's subprocess) is not,
+    so its folder goes first on PYTHONPATH.
+    """
+    env = dict(os.environ)
+    installed = {
+        str(Path(p).resolve()) for p in (*site.getsitepackages(), site.getusersitepackages())
+    }
+    if PACKAGE_ROOT not in installed:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
+    return env
 
 
 def _fail(futures: list[asyncio.Future[Any]], exc: BaseException) -> None:
@@ -97,8 +115,6 @@ class WorkerProcess:
     @classmethod
     async def spawn(cls, path: Path) -> WorkerProcess:
         """Start a worker for the database at ``path`` (already migrated) and wait until ready."""
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get("PYTHONPATH")) if p)
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -106,7 +122,7 @@ class WorkerProcess:
             str(path),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            env=env,
+            env=worker_environment(),
             start_new_session=True,  # a terminal's Ctrl-C goes to the bot, which drains first
         )
         worker = cls(process)

@@ -68,6 +68,21 @@ def test_dockerfile_copies_only_existing_paths() -> None:
                 assert (ROOT / source).exists(), source
 
 
+STORE_ROUND_TRIP = """
+import asyncio, os, pathlib
+import bot
+from bot.store.database import Store
+from bot.store.records import RunStart
+
+async def main():
+    async with Store.open(pathlib.Path(os.environ["STUDYBOT_DATABASE"])) as store:
+        run = await store.start_run(RunStart("personal", 0, 1, "ann", "lesson", (0,), 0))
+        print(run, "installed" if "site-packages" in bot.__file__ else bot.__file__)
+
+asyncio.run(main())
+"""
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_dockerfile_install_steps_in_a_fresh_venv(tmp_path: Path) -> None:
     """Replaying the build stage (copy, pip install .) gives a working studybot."""
@@ -111,4 +126,8 @@ def test_dockerfile_install_steps_in_a_fresh_venv(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "studybot.db").exists()
     health = subprocess.run([str(studybot), "health"], **run)  # type: ignore[call-overload]
     assert health.returncode == 1 and "no heartbeat" in health.stdout
+    # The installed package starts its writer process and commits through it.
+    write = subprocess.run([str(python), "-c", STORE_ROUND_TRIP], **run)  # type: ignore[call-overload]
+    assert write.returncode == 0, write.stdout + write.stderr
+    assert write.stdout.split() == ["1", "installed"], write.stdout + write.stderr
     assert sys.version_info >= (3, 11)
