@@ -201,6 +201,7 @@ class Writer:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._receiver: asyncio.Task[None] | None = None
+        self._reaping: set[asyncio.Task[None]] = set()
         self._worker: WorkerProcess | None = None
         self._loop = asyncio.get_running_loop()
         self.on_committed: Callable[[list[Op], list[object]], None] | None = None
@@ -259,6 +260,8 @@ class Writer:
                 await worker.stop()
             if self._receiver is not None:
                 await self._receiver
+            if self._reaping:
+                await asyncio.gather(*self._reaping, return_exceptions=True)
 
     async def _run(self) -> None:
         """Send batches: a new one as soon as ops wait and fewer than MAX_IN_FLIGHT are out."""
@@ -275,14 +278,14 @@ class Writer:
             futures = self._futures[:MAX_BATCH]
             del self._pending[:MAX_BATCH]
             del self._futures[:MAX_BATCH]
+            sending: WorkerProcess | None = None
             try:
-                worker = await self._running_worker()
-                await worker.send(batch, futures)
+                sending = await self._running_worker()
+                await sending.send(batch, futures)
             except BaseException as exc:  # not sent: every caller of the batch hears of it
-                if isinstance(exc, WriterStoppedError):
-                    self._lost(worker, exc)
-                else:
-                    _fail(futures, exc)
+                if sending is not None and isinstance(exc, WriterStoppedError):
+                    self._lost(sending, exc)  # with every other batch it held
+                _fail(futures, exc)
                 if not isinstance(exc, Exception):
                     raise
                 continue
@@ -326,13 +329,19 @@ class Writer:
         """Fail every batch ``worker`` held (none was confirmed) and let a new worker start."""
         if worker is None or (self._worker is not worker and not worker.in_flight):
             return  # already handled: the sender and the reply task both saw it stop
-        log.error("store writes failed: %s", exc)
+        lost = sum(len(futures) for _, futures in worker.in_flight)
+        if lost:
+            log.error("%s; %d unconfirmed write(s) failed", exc, lost)
+        else:
+            log.warning("%s; the next write starts a new one", exc)
         while worker.in_flight:
             _, futures = worker.in_flight.popleft()
             _fail(futures, exc)
         if self._worker is worker:
             self._worker = None
-            self._loop.create_task(worker.kill())
+            reaping = self._loop.create_task(worker.kill())
+            self._reaping.add(reaping)  # the loop keeps only a weak reference to tasks
+            reaping.add_done_callback(self._reaping.discard)
 
     def _resolve(
         self, futures: list[asyncio.Future[Any]], outcomes: list[object], start: int

@@ -158,3 +158,28 @@ def test_the_checkpointer_copies_the_wal_into_the_database(tmp_path: Path) -> No
     finally:
         checkpointer.stop()
         conn.close()
+
+
+async def test_a_writer_that_cannot_be_restarted_fails_the_write_and_tries_again_later(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed restart fails that batch (no caller waits forever); the next write retries."""
+    run_id = await store.start_run(RunStart("round", 1, 1, "host", "lesson", (0,), 0, 7, 20))
+    first = store.writer_pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    assert await wait_gone(first)
+    for _ in range(500):
+        if store.writer_pid is None:
+            break
+        await asyncio.sleep(0.01)
+    real = WorkerProcess.spawn
+
+    async def refuse(path: Path) -> WorkerProcess:
+        raise WriterStoppedError("the writer process could not start (test)")
+
+    monkeypatch.setattr(WorkerProcess, "spawn", refuse)
+    with pytest.raises(WriterStoppedError, match="could not start"):
+        await asyncio.wait_for(store.record_answer(answer(run_id, 2)), 30)
+    monkeypatch.setattr(WorkerProcess, "spawn", real)
+    assert isinstance(await asyncio.wait_for(store.record_answer(answer(run_id, 3)), 30), int)
