@@ -165,7 +165,10 @@ def _play(session: ConsoleSession, console: Console, quiz: PersonalQuiz) -> Quiz
         for text in _question_text(quiz):
             console.write(text)
         letters = "/".join(c.letter for c in quiz.question.choices)
-        line = console.read_line(f"answer [{letters}, h, q]> ")
+        prompt = f"answer [{letters}, h, q]> "
+        line = console.read_line(prompt)
+        while line is not None and not line.strip():  # Enter alone, or a line dropped by Ctrl-C
+            line = console.read_line(prompt)
         if line is None or line.lower() in {"q", "quit", "exit"}:
             console.write("Quiz stopped. Answers you gave are saved.")
             return None

@@ -169,6 +169,24 @@ class WorkerProcess:
             raise WriterStoppedError(f"the writer process sent {type(outcomes).__name__}")
         return ops, futures, outcomes
 
+    def alive(self) -> bool:
+        """Return whether the worker process still exists.
+
+        A worker that died while the event loop was not running (the console
+        waits for input between commands) has not been noticed by its reply
+        task yet; asyncio's child watcher thread has reaped it, though, so the
+        process id is gone.
+        """
+        if self._process.returncode is not None:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
     async def stop(self) -> None:
         """End the worker's input and wait for it to exit (killing it if it hangs)."""
         if self._process.returncode is None:
@@ -292,6 +310,10 @@ class Writer:
 
     async def _running_worker(self) -> WorkerProcess:
         """Return the writer process, starting a new one if the last one died."""
+        worker = self._worker
+        if worker is not None and not worker.in_flight and not worker.alive():
+            # Died while idle: nothing of this batch was sent, so nothing is lost.
+            self._lost(worker, WriterStoppedError(f"the writer process (pid {worker.pid}) stopped"))
         if self._worker is None:
             await self._reaped()
             self._worker = await WorkerProcess.spawn(self._path)

@@ -79,3 +79,12 @@ def test_demo_runs_in_the_console(tmp_path: Path) -> None:
     assert "task2 starts" in out.lower() or "task2  started" in out
     assert "There is no demo mode 'warp'. Modes: sequential, parallel" in out
     assert "'x' is not a number of seconds" in out
+
+
+def test_an_empty_answer_line_asks_again_quietly(tmp_path: Path) -> None:
+    """Enter alone (or a line Ctrl-C dropped) at the answer prompt is not a wrong choice."""
+    settings = Settings(database_path=tmp_path / "local.db")
+    out = _run(settings, f"quiz {SEED}\n\n   \nA\nq\nquit\n")
+    assert "is not one of the choices" not in out
+    assert out.count("answer [A/B/C/D, h, q]>") == 4
+    assert "Right! The answer is A) Step 3" in out

@@ -183,3 +183,37 @@ async def test_a_writer_that_cannot_be_restarted_fails_the_write_and_tries_again
         await asyncio.wait_for(store.record_answer(answer(run_id, 2)), 30)
     monkeypatch.setattr(WorkerProcess, "spawn", real)
     assert isinstance(await asyncio.wait_for(store.record_answer(answer(run_id, 3)), 30), int)
+
+
+def test_a_writer_that_died_while_the_loop_slept_is_replaced_without_losing_the_write(
+    tmp_path: Path,
+) -> None:
+    """The console runs its loop only during commands; the next answer still just works."""
+
+    async def open_store() -> Store:
+        return await Store.open(tmp_path / "quiz.db")
+
+    with asyncio.Runner() as runner:
+        store = runner.run(open_store())
+        try:
+            run_id = runner.run(
+                store.start_run(RunStart("round", 1, 1, "host", "lesson", (0,), 0, 8, 20))
+            )
+            first = store.writer_pid
+            assert first is not None
+            os.kill(first, signal.SIGKILL)  # while no loop is running to notice
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # until asyncio's watcher thread has reaped it
+                try:
+                    os.kill(first, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.02)
+
+            async def answer_once() -> int:
+                return await asyncio.wait_for(store.record_answer(answer(run_id, 2)), 30)
+
+            assert isinstance(runner.run(answer_once()), int)
+            assert store.writer_pid not in (None, first)
+        finally:
+            runner.run(store.close())
