@@ -108,10 +108,8 @@ class QuizService:
         self, guild_id: int | None, user_id: int, user_name: str, lesson: Lesson
     ) -> PersonalQuiz:
         """Start a personal quiz; it is practice if the user already has a counted run."""
-        guild = _guild(guild_id)
-        practice = await self._store.has_completed(guild, user_id, lesson.id)
         return await self._start(
-            "personal", guild, user_id, user_name, lesson, tuple(range(len(lesson.quiz))), practice
+            "personal", _guild(guild_id), user_id, user_name, lesson, tuple(range(len(lesson.quiz)))
         )
 
     async def _start(
@@ -122,12 +120,15 @@ class QuizService:
         user_name: str,
         lesson: Lesson,
         questions: tuple[int, ...],
-        practice: bool,
     ) -> PersonalQuiz:
         self._forget_idle()
-        run_id = await self._store.start_run(
-            RunStart(kind, guild, user_id, user_name, lesson.id, questions, self._wall_ms())
-        )
+        run = RunStart(kind, guild, user_id, user_name, lesson.id, questions, self._wall_ms())
+        if kind == "personal":
+            # Practice if the user already has a counted run: the store checks as it
+            # creates the run, so starting costs one round trip, not a read and a write.
+            run_id, practice = await self._store.start_personal_run(run)
+        else:
+            run_id, practice = await self._store.start_run(run), True
         now = self._clock()
         quiz = PersonalQuiz(
             run_id=run_id,
@@ -398,7 +399,6 @@ class QuizService:
             quiz.owner_name,
             quiz.lesson,
             quiz.summary.missed,
-            practice=True,
         )
 
     # --- timed channel rounds -------------------------------------------------------

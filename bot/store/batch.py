@@ -101,6 +101,7 @@ BUMP_CHOICE = """
 INSERT INTO choice_counts (guild_id, lesson_id, question_index, choice, count)
 VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count
 """
+COMPLETED = "SELECT 1 FROM lesson_completions WHERE guild_id = ? AND user_id = ? AND lesson_id = ?"
 OPEN_RUNS = """
 SELECT json_group_array(r.id) FROM json_each(?) AS j JOIN quiz_runs AS r
 ON r.id = j.value AND r.finished_at IS NULL
@@ -243,7 +244,12 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
         if type(op) is tuple:
             results.append(op[0])
         elif isinstance(op, StartRun):
-            results.append(op.run_id)
+            if op.check_completion:
+                r = op.run
+                done = conn.execute(COMPLETED, (r.guild_id, r.owner_id, r.lesson_id)).fetchone()
+                results.append((op.run_id, done is not None))
+            else:
+                results.append(op.run_id)
         elif isinstance(op, FinishRun):
             results.append(counted[id(op)])
         else:

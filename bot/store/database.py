@@ -235,6 +235,19 @@ class Store:
         user = self._user_op(run.owner_id, run.owner_name, run.started_at)
         return cast(int, await self._write(guild, user, StartRun(self._last_run_id, run)))
 
+    async def start_personal_run(self, run: RunStart) -> tuple[int, bool]:
+        """Create a personal quiz run; return its id and whether its owner had completed the lesson.
+
+        The check (a counted run of the lesson in the guild: the new run is
+        then practice) is made in the transaction that creates the run.
+        """
+        self._last_run_id += 1
+        guild = None if run.guild_id in self._guilds else EnsureGuild(run.guild_id, run.started_at)
+        user = self._user_op(run.owner_id, run.owner_name, run.started_at)
+        started = StartRun(self._last_run_id, run, check_completion=True)
+        run_id, completed = await self._write(guild, user, started)
+        return int(run_id), bool(completed)
+
     async def set_round_state(
         self, run_id: int, *, message_id: int | None, current_question: int | None
     ) -> None:

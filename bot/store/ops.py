@@ -40,10 +40,16 @@ class EnsureGuild:
 
 @dataclass(slots=True, eq=False)
 class StartRun:
-    """Create a quiz run with an id chosen by the store."""
+    """Create a quiz run with an id chosen by the store.
+
+    With ``check_completion`` the result is ``(run_id, completed)``: whether the
+    owner already had a counted run of the lesson in the guild, read in the
+    same transaction.
+    """
 
     run_id: int
     run: RunStart
+    check_completion: bool = False
 
 
 @dataclass(slots=True, eq=False)

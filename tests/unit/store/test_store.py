@@ -158,3 +158,24 @@ async def test_snowflake_sized_ids_round_trip_exactly(store: Store) -> None:
         row = db.execute("SELECT user_id FROM answers WHERE id = ?", (answer_id,)).fetchone()
         assert row == (big,)
         assert db.execute("SELECT id FROM guilds WHERE id = ?", (big,)).fetchone() == (big,)
+
+
+async def test_a_personal_run_learns_at_its_start_whether_the_lesson_was_done(
+    store: Store,
+) -> None:
+    """start_personal_run says whether a counted run exists, as of its own transaction."""
+    run = RunStart("personal", GUILD, 1, "ann", "lesson", (0,), 0)
+    first, done_before = await store.start_personal_run(run)
+    assert not done_before
+    player = PlayerTotals(1, 100, 1, 1, ((0, True),))
+    assert await store.finish_run(RunFinish(first, "personal", GUILD, "lesson", 1, 0, 5, (player,)))
+    second, done_before = await store.start_personal_run(run)
+    assert done_before and second > first
+    assert await store.has_completed(GUILD, 1, "lesson")
+    _, other_lesson_done = await store.start_personal_run(
+        RunStart("personal", GUILD, 1, "ann", "other", (0,), 0)
+    )
+    assert not other_lesson_done
+    await store.reset_scores(GUILD)
+    _, done_before = await store.start_personal_run(run)
+    assert not done_before
