@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.store.records import AnswerRecord, RunFinish, RunStart
+from bot.store.records import AnswerRecord, RunFinish, RunStart, pickled_by_fields
 
 AnswerRow = tuple[int, int, int, str, int, str, int, str, bool, bool, int, int, int]
 """``(answer_id, *AnswerRecord)``: insert one answer and bump its choice count."""
@@ -21,6 +21,7 @@ def answer_row(answer_id: int, answer: AnswerRecord) -> AnswerRow:
     return (answer_id, *answer)
 
 
+@pickled_by_fields
 @dataclass(slots=True, eq=False)
 class EnsureUser:
     """Insert or rename a user."""
@@ -30,6 +31,7 @@ class EnsureUser:
     at: int
 
 
+@pickled_by_fields
 @dataclass(slots=True, eq=False)
 class EnsureGuild:
     """Insert a guild if it is new."""
@@ -38,6 +40,7 @@ class EnsureGuild:
     at: int
 
 
+@pickled_by_fields
 @dataclass(slots=True, eq=False)
 class StartRun:
     """Create a quiz run with an id chosen by the store.
@@ -52,6 +55,7 @@ class StartRun:
     check_completion: bool = False
 
 
+@pickled_by_fields
 @dataclass(slots=True, eq=False)
 class SetRoundState:
     """Remember a round's message and open question, for recovery after a restart."""
@@ -61,6 +65,7 @@ class SetRoundState:
     current_question: int | None
 
 
+@pickled_by_fields
 @dataclass(slots=True, eq=False)
 class FinishRun:
     """Close a run and add its players' totals to scores, stats and streaks."""
@@ -68,6 +73,7 @@ class FinishRun:
     finish: RunFinish
 
 
+@pickled_by_fields
 @dataclass(slots=True, eq=False)
 class ResetScores:
     """Delete a guild's leaderboard scores and first-completion marks."""
@@ -75,6 +81,7 @@ class ResetScores:
     guild_id: int
 
 
+@pickled_by_fields
 @dataclass(slots=True, eq=False)
 class SetMeta:
     """Set a key in the meta table."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import pickle
 import signal
 import sqlite3
 import time
@@ -14,7 +15,17 @@ import pytest
 
 from bot.store import batch
 from bot.store.database import Store
-from bot.store.records import AnswerRecord, RunStart
+from bot.store.ops import (
+    EnsureGuild,
+    EnsureUser,
+    FinishRun,
+    ResetScores,
+    SetMeta,
+    SetRoundState,
+    StartRun,
+    answer_row,
+)
+from bot.store.records import AnswerRecord, PlayerTotals, RunFinish, RunStart
 from bot.store.write_worker import Checkpointer, portable, read_frame, write_frame
 from bot.store.writer import WorkerProcess, WriterStoppedError
 from tests.unit.store.processes import gone
@@ -217,3 +228,21 @@ def test_a_writer_that_died_while_the_loop_slept_is_replaced_without_losing_the_
             assert store.writer_pid not in (None, first)
         finally:
             runner.run(store.close())
+
+
+def test_every_write_crosses_the_pipe_whole() -> None:
+    """Each kind of op pickles to an equal copy (they are pickled field by field)."""
+    players = (PlayerTotals(1, 150, 2, 1, ((0, True), (3, False))),)
+    written = [
+        answer_row(9, answer(4, 2)),
+        EnsureUser(2, "ann", 5),
+        EnsureGuild(1, 5),
+        StartRun(4, RunStart("round", 1, 2, "ann", "lesson", (0, 3), 5, 77, 20), True),
+        SetRoundState(4, 1234, None),
+        FinishRun(RunFinish(4, "round", 1, "lesson", 6, 7, 8, players)),
+        ResetScores(1),
+        SetMeta("heartbeat", "1.5"),
+    ]
+    copies = pickle.loads(pickle.dumps(written, protocol=pickle.HIGHEST_PROTOCOL))
+    assert [repr(c) for c in copies] == [repr(w) for w in written]
+    assert [type(c) for c in copies] == [type(w) for w in written]
