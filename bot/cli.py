@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -61,12 +62,23 @@ def _cmd_console(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console_features import ConsoleSession, feature_commands
 
     session = ConsoleSession(settings)
+    # SIGTERM (a terminal closing, kill, a service manager) leaves like "quit": the
+    # finally below drains the writer, so an answer in flight is committed or refused.
+    previous = signal.signal(signal.SIGTERM, _leave_console)
     try:
         return console_main(
             settings, stdin=sys.stdin, stdout=sys.stdout, extra_commands=feature_commands(session)
         )
+    except SystemExit as leaving:
+        sys.stdout.write("\nStopped (SIGTERM). Answers you gave are saved.\n")
+        return int(leaving.code or 0)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         session.close()
+
+
+def _leave_console(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _cmd_validate(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -172,3 +178,45 @@ def test_backup_onto_the_database_itself_is_refused(
     assert main(["migrate"]) == 0
     assert main(["backup", "--force", str(live)]) == 2
     assert "the backup destination is the database itself" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs POSIX signals")
+def test_sigterm_leaves_the_console_like_quit_and_keeps_the_answers(tmp_path: Path) -> None:
+    """kill <console> drains the store: the answer given is saved and the exit code is 0."""
+    database = tmp_path / "local.db"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[3]),
+        "STUDYBOT_DATABASE": str(database),
+    }
+    env.pop("DISCORD_TOKEN", None)
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main(['console']))"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        child.stdin.write("quiz node-sequential-vs-parallel\nA\n")
+        child.stdin.flush()
+        seen = ""
+        deadline = time.monotonic() + 60
+        while "(+" not in seen and time.monotonic() < deadline:  # the first answer's points
+            line = child.stdout.readline()
+            if not line:
+                break
+            seen += line
+        assert "(+" in seen, seen
+        child.send_signal(signal.SIGTERM)
+        rest, _ = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+    assert child.returncode == 0, seen + rest
+    assert "Stopped (SIGTERM). Answers you gave are saved." in rest
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM answers").fetchone() == (1,)
