@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.test_quiz_e2e import answered, press, quiz_id, run_of
 from tests.fakediscord import FakeDiscord
+from tests.unit.store.processes import gone
 
 SEED = "node-sequential-vs-parallel"
 
@@ -24,6 +27,23 @@ SEED = "node-sequential-vs-parallel"
 def _studybot() -> list[str]:
     script = Path(sys.executable).with_name("studybot")
     return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+
+
+def _writer_children(pid: int) -> list[int]:
+    """Return the ids of ``pid``'s child processes running the store's writer."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid and b"bot.store.write_worker" in cmdline:
+            found.append(int(entry.name))
+    return found
 
 
 def _env(fake: FakeDiscord, tmp_path: Path) -> dict[str, str]:
@@ -39,11 +59,12 @@ def _env(fake: FakeDiscord, tmp_path: Path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="POSIX signals and /proc")
 async def test_studybot_run_serves_commands_reports_health_and_stops_on_sigterm(
     fake_discord: FakeDiscord, tmp_path: Path
 ) -> None:
-    """The studybot process connects, syncs, answers /lesson list, is healthy, exits 0 on TERM."""
+    """The studybot process connects, syncs, serves a lesson list and a quiz answer (through its
+    writer process), is healthy, and exits 0 on TERM, its writer with it."""
     env = _env(fake_discord, tmp_path)
     proc = await asyncio.create_subprocess_exec(
         *_studybot(),
@@ -76,6 +97,16 @@ async def test_studybot_run_serves_commands_reports_health_and_stops_on_sigterm(
         assert health.returncode == 0, health_out
         assert b"healthy: connected to 1 guild(s)" in health_out
 
+        # A quiz answer goes through the bot's writer process, its child.
+        quiz = await answered(
+            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
+        )
+        run = run_of(quiz)
+        after = await press(fake_discord, quiz, quiz_id(run, 0, "aA"))
+        assert "✅ Right" in after.text
+        writers = _writer_children(proc.pid)
+        assert len(writers) == 1, writers
+
         proc.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(proc.communicate(), 30)
     finally:
@@ -84,6 +115,11 @@ async def test_studybot_run_serves_commands_reports_health_and_stops_on_sigterm(
             await proc.wait()
     log = stderr.decode()
     assert proc.returncode == 0, log[-3000:]
+    assert gone(writers[0]), "the writer process outlived the bot"
+    with sqlite3.connect(tmp_path / "data" / "studybot.db") as db:
+        assert db.execute("SELECT choice FROM answers WHERE run_id = ?", (run,)).fetchall() == [
+            ("A",)
+        ]
     assert "Received SIGTERM; shutting down" in log
     assert "Stopped" in log
     assert fake_discord.token not in log
