@@ -11,8 +11,10 @@ The SQL runs in a child process (``bot.store.write_worker``), not a thread: a
 thread shares the GIL with the event loop, so the bot could never use more
 than one core, and every SQLite call made the loop and the writer trade the
 GIL back and forth. Here the loop only pickles a batch (in C) and reads one
-reply per batch. If the worker dies, the ops it held fail (their callers were
-never told they were recorded) and the next batch starts a new worker.
+reply per batch. If the worker dies, the ops it held fail with
+``WriterStoppedError`` (their callers were never told they were recorded; a
+batch the worker committed just before dying may be on disk all the same) and
+the next batch starts a new worker.
 """
 
 from __future__ import annotations
