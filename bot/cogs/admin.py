@@ -19,10 +19,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.errors import report_error
 from bot.cogs.lessons import lesson_autocomplete
 from bot.cogs.limits import CONTENT, build_embed, shorten, split_text
 from bot.cogs.quiz import quiz_service
+from bot.cogs.views import GuardedView
 from bot.errors import UserError
 from bot.lessons.library import LessonLibrary
 from bot.lessons.loader import Problem
@@ -85,7 +85,7 @@ def stats_fields(lesson: Lesson, stats: list[QuestionStats]) -> list[tuple[str, 
     return fields
 
 
-class ConfirmReset(discord.ui.View):
+class ConfirmReset(GuardedView):
     """Confirm / Cancel for /admin reset-scores; only the admin who asked may press them."""
 
     def __init__(
@@ -139,16 +139,6 @@ class ConfirmReset(discord.ui.View):
             await self.origin.edit_original_response(
                 content="No answer in time: nothing was reset.", view=None
             )
-
-    async def on_error(
-        self,
-        interaction: discord.Interaction[Any],
-        error: Exception,
-        item: discord.ui.Item[Any],
-        /,
-    ) -> None:
-        """Answer the interaction about ``error``."""
-        await report_error(interaction, error)
 
 
 @app_commands.default_permissions(manage_guild=True)
