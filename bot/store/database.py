@@ -230,10 +230,7 @@ class Store:
 
         Raise ``ConflictError`` if it is a round and the channel already has one open.
         """
-        self._last_run_id += 1
-        guild = None if run.guild_id in self._guilds else EnsureGuild(run.guild_id, run.started_at)
-        user = self._user_op(run.owner_id, run.owner_name, run.started_at)
-        return cast(int, await self._write(guild, user, StartRun(self._last_run_id, run)))
+        return cast(int, await self._start(run, check_completion=False))
 
     async def start_personal_run(self, run: RunStart) -> tuple[int, bool]:
         """Create a personal quiz run; return its id and whether its owner had completed the lesson.
@@ -241,12 +238,14 @@ class Store:
         The check (a counted run of the lesson in the guild: the new run is
         then practice) is made in the transaction that creates the run.
         """
+        run_id, completed = await self._start(run, check_completion=True)
+        return int(run_id), bool(completed)
+
+    def _start(self, run: RunStart, *, check_completion: bool) -> asyncio.Future[Any]:
         self._last_run_id += 1
         guild = None if run.guild_id in self._guilds else EnsureGuild(run.guild_id, run.started_at)
         user = self._user_op(run.owner_id, run.owner_name, run.started_at)
-        started = StartRun(self._last_run_id, run, check_completion=True)
-        run_id, completed = await self._write(guild, user, started)
-        return int(run_id), bool(completed)
+        return self._submit(guild, user, StartRun(self._last_run_id, run, check_completion))
 
     async def set_round_state(
         self, run_id: int, *, message_id: int | None, current_question: int | None

@@ -244,18 +244,10 @@ class Writer:
         The other ops' failures are marked seen: the last op's caller hears of
         any failure through its own op, which is in the same transaction.
         """
-        if self._closing:
-            raise RuntimeError("the store is closed")
-        future: asyncio.Future[Any] | None = None
-        for op in ops:
-            if future is not None:
-                future.add_done_callback(consume)
-            future = self._loop.create_future()
-            self._pending.append(op)
-            self._futures.append(future)
-        self._wakeup.set()
-        assert future is not None
-        return future
+        futures = [self.submit_one(op) for op in ops]
+        for helper in futures[:-1]:
+            helper.add_done_callback(consume)
+        return futures[-1]
 
     def submit_one(self, op: Op) -> asyncio.Future[Any]:
         """Queue one op for the next transaction; return its future (the hot path)."""
