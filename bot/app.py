@@ -403,11 +403,8 @@ async def run_bot(settings: Settings, **options: Any) -> int:
     ``options`` go to the discord.py client. A missing or rejected token and
     an unusable database end the run with one explanatory log line.
     """
-    if not settings.token:
-        log.error(NO_TOKEN_MESSAGE)
+    if not ready_for_discord(settings):
         return EXIT_CONFIG
-    install_token_filter(settings.token)
-    point_at_discord(settings)
     content = await load_content(settings)
     try:
         store = await Store.open(settings.database_path)
@@ -422,6 +419,19 @@ async def run_bot(settings: Settings, **options: Any) -> int:
     finally:
         # Closing the store commits every answer still queued in the writer.
         await store.close()
+
+
+def ready_for_discord(settings: Settings) -> bool:
+    """Check there is a token, mask it in every log line, and point at the configured Discord.
+
+    Return False (having logged why) when there is no token.
+    """
+    if not settings.token:
+        log.error(NO_TOKEN_MESSAGE)
+        return False
+    install_token_filter(settings.token)
+    point_at_discord(settings)
+    return True
 
 
 def point_at_discord(settings: Settings) -> None:
@@ -462,11 +472,8 @@ async def _run_until_stopped(bot: StudyBot, token: str) -> int:
 
 async def sync_commands(settings: Settings, guild_id: int | None, **options: Any) -> int:
     """Log in, load every cog, force a command sync (to ``guild_id`` or globally), log out."""
-    if not settings.token:
-        log.error(NO_TOKEN_MESSAGE)
+    if not ready_for_discord(settings):
         return EXIT_CONFIG
-    install_token_filter(settings.token)
-    point_at_discord(settings)
     content = await load_content(settings)
     async with Store.open(settings.database_path) as store:
         bot = create_bot(settings, content, store, sync_on_start=False, heartbeat=False, **options)
