@@ -403,7 +403,8 @@ async def run_bot(settings: Settings, **options: Any) -> int:
     ``options`` go to the discord.py client. A missing or rejected token and
     an unusable database end the run with one explanatory log line.
     """
-    if not ready_for_discord(settings):
+    token = ready_for_discord(settings)
+    if token is None:
         return EXIT_CONFIG
     content = await load_content(settings)
     try:
@@ -415,23 +416,23 @@ async def run_bot(settings: Settings, **options: Any) -> int:
         services = build_services(settings, store, content)
         bot = create_bot(settings, content, store, services, **options)
         tune_collector()  # after start-up: see bot/store/collector.py
-        return await _run_until_stopped(bot, settings.token)
+        return await _run_until_stopped(bot, token)
     finally:
         # Closing the store commits every answer still queued in the writer.
         await store.close()
 
 
-def ready_for_discord(settings: Settings) -> bool:
-    """Check there is a token, mask it in every log line, and point at the configured Discord.
+def ready_for_discord(settings: Settings) -> str | None:
+    """Return the token, masked in every log line from now on, after pointing at Discord.
 
-    Return False (having logged why) when there is no token.
+    Return None (having logged why) when there is no token.
     """
     if not settings.token:
         log.error(NO_TOKEN_MESSAGE)
-        return False
+        return None
     install_token_filter(settings.token)
     point_at_discord(settings)
-    return True
+    return settings.token
 
 
 def point_at_discord(settings: Settings) -> None:
@@ -472,14 +473,15 @@ async def _run_until_stopped(bot: StudyBot, token: str) -> int:
 
 async def sync_commands(settings: Settings, guild_id: int | None, **options: Any) -> int:
     """Log in, load every cog, force a command sync (to ``guild_id`` or globally), log out."""
-    if not ready_for_discord(settings):
+    token = ready_for_discord(settings)
+    if token is None:
         return EXIT_CONFIG
     content = await load_content(settings)
     async with Store.open(settings.database_path) as store:
         bot = create_bot(settings, content, store, sync_on_start=False, heartbeat=False, **options)
         try:
             async with bot:
-                await bot.login(settings.token)
+                await bot.login(token)
                 await bot.sync_commands(guild_id, force=True)
         except discord.LoginFailure:
             log.error(REJECTED_TOKEN_MESSAGE)
