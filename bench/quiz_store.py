@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import math
 import os
 import platform
@@ -41,16 +42,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.lessons.model import (  # noqa: E402
-    Checkpoint,
-    Choice,
-    ExecutionTable,
-    Lesson,
-    QuizQuestion,
-    TableRow,
-    TrackedVariable,
-    VariableTracker,
-)
+from bot.config import DEFAULT_CONTENT_DIR  # noqa: E402
+from bot.lessons.library import LessonLibrary  # noqa: E402
+from bot.lessons.model import Lesson  # noqa: E402
 from bot.quiz.calendar import week_number  # noqa: E402
 from bot.quiz.service import QuizService  # noqa: E402
 from bot.store.batch import PRAGMAS  # noqa: E402
@@ -59,39 +53,22 @@ from bot.store.database import Store  # noqa: E402
 from bot.store.migrations import migrate  # noqa: E402
 
 ANSWERERS = 1000
+SEED = "node-sequential-vs-parallel"
 WARMUP_SECONDS = 1.0
 
 
 def make_lesson(lesson_id: str, questions: int) -> Lesson:
-    """Build a synthetic lesson with ``questions`` four-choice questions."""
-    quiz = tuple(
-        QuizQuestion(
-            prompt=f"Q{i}",
-            choices=tuple(Choice(c, c) for c in "ABCD"),
-            answer="ABCD"[i % 4],
-            hint="h",
-            explanation="e",
-            steps=(1,),
-        )
-        for i in range(questions)
-    )
-    return Lesson(
-        id=lesson_id,
-        title=lesson_id,
-        language="Python",
-        tags=(),
-        summary="",
-        minutes=1,
-        flows=(),
-        flow_caption="",
-        code=(),
-        table=ExecutionTable(("t",), (TableRow(1, "a", {"t": "s"}),)),
-        tracker=VariableTracker((Checkpoint("Start"),), (TrackedVariable("x", ("0",)),)),
-        moments=(),
-        quiz=quiz,
-        snapshot=(),
-        transcript="",
-    )
+    """Return the seed lesson under ``lesson_id`` with its quiz repeated to ``questions``.
+
+    Real content (its questions, choices and explanations), only longer: a
+    round of a thousand questions keeps every channel busy for the whole run.
+    """
+    library, problems = LessonLibrary.from_directory(DEFAULT_CONTENT_DIR)
+    if problems:
+        raise SystemExit(f"the shipped lessons have problems: {problems[0]}")
+    seed = library.get(SEED)
+    quiz = tuple(seed.quiz[i % len(seed.quiz)] for i in range(questions))
+    return dataclasses.replace(seed, id=lesson_id, quiz=quiz)
 
 
 class Pacer:
