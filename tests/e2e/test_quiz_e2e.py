@@ -6,6 +6,7 @@ runs against the loopback fake Discord.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import shutil
@@ -13,9 +14,12 @@ import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
+
 from bot.app import StudyBot, build_services, create_bot, load_content
 from bot.config import DEFAULT_CONTENT_DIR, Settings
 from bot.store.database import Store
+from bot.store.records import AnswerRecord, WriteNotConfirmedError
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_lessons_e2e import SEED
 from tests.fakediscord import FakeDiscord, StoredMessage
@@ -246,4 +250,39 @@ async def test_an_unknown_lesson_is_a_friendly_error(
         )
     assert note.ephemeral
     assert "no-such-lesson" in note.text
+    fake_discord.assert_clean()
+
+
+async def test_an_answer_the_database_lost_asks_to_press_again(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If the writer stops with the answer in hand, the user is told; pressing again works."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        message = await answered(
+            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
+        )
+        run = run_of(message)
+        real = bot.store.record_answer
+
+        def lost(answer: AnswerRecord) -> asyncio.Future[int]:
+            future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+            future.set_exception(WriteNotConfirmedError("the writer process stopped"))
+            return future
+
+        monkeypatch.setattr(bot.store, "record_answer", lost)
+        note = await followup(
+            fake_discord, await fake_discord.click(message.id, quiz_id(run, 0, "aA"))
+        )
+        assert note.ephemeral
+        assert (
+            "Your answer was not recorded" in note.text and "press your answer again" in note.text
+        )
+        monkeypatch.setattr(bot.store, "record_answer", real)
+        message = await press(
+            fake_discord, fake_discord.messages[message.id], quiz_id(run, 0, "aA")
+        )
+        assert "✅ Right" in message.text and "question 2 of 3" in message.text
     fake_discord.assert_clean()
