@@ -73,7 +73,7 @@ class Checkpointer:
     SQLite's automatic checkpoint runs inside the COMMIT that crosses 1,000 WAL
     pages, which under a quiz night's load made one batch in ten take three
     times as long. A PASSIVE checkpoint never blocks the writer; SQLite releases
-    the GIL while it copies, so the writer thread keeps committing.
+    the GIL while it copies, so the worker's main thread keeps committing.
     """
 
     def __init__(self, path: Path, min_interval: float = CHECKPOINT_INTERVAL) -> None:
