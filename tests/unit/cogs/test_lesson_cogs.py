@@ -11,21 +11,11 @@ from bot.cogs.limits import message_problems
 from bot.cogs.trace import trace_embed
 from bot.lessons.loader import load_lessons
 from bot.lessons.model import MODES
-from bot.lessons.render import PHONE_WIDTH, is_fence
+from bot.lessons.render import PHONE_WIDTH
+from tests.unit.lessons.test_render import block_lines
 
 ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = load_lessons([ROOT / "content" / "lessons"]).lessons
-
-
-def code_lines(text: str) -> list[str]:
-    """Return the lines inside the text's code blocks."""
-    inside, found = False, []
-    for line in text.split("\n"):
-        if is_fence(line):
-            inside = not inside
-        elif inside:
-            found.append(line.replace("\u200b", ""))
-    return found
 
 
 @pytest.mark.parametrize("lesson_id", sorted(SHIPPED))
@@ -34,7 +24,7 @@ def test_lesson_tables_fit_a_phone_without_a_repeated_heading(lesson_id: str, mo
     """/lesson show keeps table lines within the phone width and leaves out the ## heading."""
     lesson = SHIPPED[lesson_id]
     pages = lesson_pages(lesson, mode)
-    assert all(len(line) <= PHONE_WIDTH for page in pages for line in code_lines(page))
+    assert all(len(line) <= PHONE_WIDTH for page in pages for line in block_lines(page))
     assert not any(line.startswith("## ") for page in pages for line in page.split("\n"))
     embed, view = lesson_message(lesson, mode)
     assert embed.title == f"{lesson.title} — {mode}"
@@ -60,5 +50,5 @@ def test_trace_embed_names_the_step_in_its_title_and_fits_a_phone(lesson_id: str
         text = embed.description or ""
         assert "##" not in text
         assert f"of {len(steps)}" not in text
-        assert all(len(line) <= PHONE_WIDTH for line in code_lines(text))
+        assert all(len(line) <= PHONE_WIDTH for line in block_lines(text))
         assert message_problems(embeds=[embed]) == []
