@@ -6,7 +6,6 @@ runs against the loopback fake Discord.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 import shutil
@@ -19,10 +18,10 @@ import pytest
 from bot.app import StudyBot, build_services, create_bot, load_content
 from bot.config import DEFAULT_CONTENT_DIR, Settings
 from bot.store.database import Store
-from bot.store.records import AnswerRecord, WriteNotConfirmedError
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_lessons_e2e import SEED
 from tests.fakediscord import FakeDiscord, StoredMessage
+from tests.unit.quiz.conftest import lost_answer
 
 
 @contextlib.asynccontextmanager
@@ -267,12 +266,7 @@ async def test_an_answer_the_database_lost_asks_to_press_again(
         run = run_of(message)
         real = bot.store.record_answer
 
-        def lost(answer: AnswerRecord) -> asyncio.Future[int]:
-            future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-            future.set_exception(WriteNotConfirmedError("the writer process stopped"))
-            return future
-
-        monkeypatch.setattr(bot.store, "record_answer", lost)
+        monkeypatch.setattr(bot.store, "record_answer", lost_answer)
         note = await followup(
             fake_discord, await fake_discord.click(message.id, quiz_id(run, 0, "aA"))
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from bot.lessons.model import (
 )
 from bot.quiz.service import QuizService
 from bot.store.database import Store
+from bot.store.records import AnswerRecord, WriteNotConfirmedError
 
 DAY_MS = 86_400_000
 START_MS = 20_000 * DAY_MS + 12 * 3_600_000  # a Wednesday, noon UTC
@@ -93,3 +95,10 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 @pytest.fixture
 def service(store: Store, clock: FakeClock) -> QuizService:
     return QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
+
+
+def lost_answer(answer: AnswerRecord) -> asyncio.Future[int]:
+    """Stand in for ``Store.record_answer`` when its writer stopped with the answer in hand."""
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    future.set_exception(WriteNotConfirmedError("the writer process stopped"))
+    return future

@@ -20,8 +20,7 @@ from bot.quiz.errors import (
 )
 from bot.quiz.service import QuizService
 from bot.store.database import Store
-from bot.store.records import AnswerRecord, WriteNotConfirmedError
-from tests.unit.quiz.conftest import FakeClock
+from tests.unit.quiz.conftest import FakeClock, lost_answer
 
 GUILD = 42
 ANN = 1
@@ -218,12 +217,7 @@ async def test_an_answer_the_store_lost_asks_to_answer_again(
     quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
     real = store.record_answer
 
-    def lost(answer: AnswerRecord) -> asyncio.Future[int]:
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        future.set_exception(WriteNotConfirmedError("the writer stopped"))
-        return future
-
-    monkeypatch.setattr(store, "record_answer", lost)
+    monkeypatch.setattr(store, "record_answer", lost_answer)
     with pytest.raises(AnswerNotRecordedError, match="press your answer again"):
         await service.answer(quiz.run_id, ANN, "A", 0)
     assert quiz.position == 0 and not quiz.results

@@ -20,8 +20,7 @@ from bot.quiz.errors import (
 from bot.quiz.results import RoundAnswerReceipt
 from bot.quiz.service import QuizService
 from bot.store.database import Store
-from bot.store.records import AnswerRecord, WriteNotConfirmedError
-from tests.unit.quiz.conftest import FakeClock
+from tests.unit.quiz.conftest import FakeClock, lost_answer
 
 GUILD = 42
 CHANNEL = 500
@@ -235,12 +234,7 @@ async def test_a_round_answer_the_store_lost_can_be_given_again(
     await service.open_question(run_id)
     real = store.record_answer
 
-    def lost(answer: AnswerRecord) -> asyncio.Future[int]:
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        future.set_exception(WriteNotConfirmedError("the writer stopped"))
-        return future
-
-    monkeypatch.setattr(store, "record_answer", lost)
+    monkeypatch.setattr(store, "record_answer", lost_answer)
     with pytest.raises(AnswerNotRecordedError):
         await service.answer_round(run_id, 7, "u7", "A")
     monkeypatch.setattr(store, "record_answer", real)
