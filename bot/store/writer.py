@@ -11,15 +11,17 @@ The SQL runs in a child process (``bot.store.write_worker``), not a thread: a
 thread shares the GIL with the event loop, so the bot could never use more
 than one core, and every SQLite call made the loop and the writer trade the
 GIL back and forth. Here the loop only pickles a batch (in C) and reads one
-reply per batch. If the worker dies, the ops it held fail with
-``WriterStoppedError`` (their callers were never told they were recorded; a
-batch the worker committed just before dying may be on disk all the same) and
-the next batch starts a new worker.
+reply per batch. If the worker dies, the answers it held are looked up in the
+database once it is gone: an answer it committed before dying is confirmed
+after all (so a user is never told "not recorded" about an answer that is on
+disk and then refused as a duplicate when they press again), and every other
+op it held fails with ``WriterStoppedError``. The next batch starts a new worker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import pickle
@@ -37,6 +39,8 @@ from bot.store.records import ConflictError, WriteNotConfirmedError
 from bot.store.write_worker import HEADER, READY
 
 log = logging.getLogger(__name__)
+
+COMMITTED_ANSWERS = "SELECT id FROM answers WHERE id IN (SELECT value FROM json_each(?))"
 
 MAX_BATCH = 4096
 """The most operations in one transaction, so one commit's latency stays bounded."""
@@ -92,6 +96,16 @@ def _fail(futures: list[asyncio.Future[Any]], exc: BaseException) -> None:
             future.set_exception(failure)
 
 
+def committed_answers(path: Path, answer_ids: list[int]) -> set[int]:
+    """Return which of ``answer_ids`` are in the database at ``path`` (a blocking read)."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(COMMITTED_ANSWERS, (json.dumps(answer_ids),)).fetchall()
+    finally:
+        conn.close()
+    return {row[0] for row in rows}
+
+
 def consume(future: asyncio.Future[Any]) -> None:
     """Mark a helper op's outcome as seen; the op its caller awaits carries any failure."""
     if not future.cancelled():
@@ -100,6 +114,9 @@ def consume(future: asyncio.Future[Any]) -> None:
 
 class WorkerProcess:
     """The bot's end of one writer process: send a batch, read its outcomes."""
+
+    MODULE = "bot.store.write_worker"
+    """The module the writer process runs (the tests run one that dies on cue)."""
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self._process = process
@@ -120,7 +137,7 @@ class WorkerProcess:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.store.write_worker",
+            cls.MODULE,
             str(path),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -294,10 +311,12 @@ class Writer:
             try:
                 sending = await self._running_worker()
                 await sending.send(batch, futures)
-            except BaseException as exc:  # not sent: every caller of the batch hears of it
+            except BaseException as exc:
                 if sending is not None and isinstance(exc, WriterStoppedError):
-                    self._lost(sending, exc)  # with every other batch it held
-                _fail(futures, exc)
+                    # In flight when it stopped: settled with every other batch it held.
+                    self._lost(sending, exc)
+                else:  # never sent: every caller of the batch hears of it
+                    _fail(futures, exc)
                 if not isinstance(exc, Exception):
                     raise
                 continue
@@ -342,22 +361,62 @@ class Writer:
             self._wakeup.set()
 
     def _lost(self, worker: WorkerProcess | None, exc: WriterStoppedError) -> None:
-        """Fail every batch ``worker`` held (none was confirmed) and let a new worker start."""
+        """Settle every batch ``worker`` held (none had its reply yet); let a new worker start."""
         if worker is None or (self._worker is not worker and not worker.in_flight):
             return  # already handled: the sender and the reply task both saw it stop
-        lost = sum(len(futures) for _, futures in worker.in_flight)
-        if lost:
-            log.error("%s; %d unconfirmed write(s) failed", exc, lost)
-        else:
-            log.warning("%s; the next write starts a new one", exc)
-        while worker.in_flight:
-            _, futures = worker.in_flight.popleft()
-            _fail(futures, exc)
+        held = list(worker.in_flight)
+        worker.in_flight.clear()
         if self._worker is worker:
             self._worker = None
-            reaping = self._loop.create_task(worker.kill())
-            self._reaping.add(reaping)  # the loop keeps only a weak reference to tasks
-            reaping.add_done_callback(self._reaping.discard)
+        if held:
+            settling = self._settle(worker, held, exc)
+        else:
+            log.warning("%s; the next write starts a new one", exc)
+            settling = worker.kill()
+        task = self._loop.create_task(settling)
+        self._reaping.add(task)  # the loop keeps only a weak reference to tasks
+        task.add_done_callback(self._reaping.discard)
+
+    async def _settle(
+        self,
+        worker: WorkerProcess,
+        held: list[tuple[list[Op], list[asyncio.Future[Any]]]],
+        exc: WriterStoppedError,
+    ) -> None:
+        """Once ``worker`` is gone, confirm the held answers it committed; fail the rest.
+
+        The worker may have died between a COMMIT and its reply. Only after it
+        has exited can nothing more be committed, so only then does a lookup by
+        answer id (the store chose the ids) tell what is on disk.
+        """
+        answers = {
+            op[0]: future
+            for ops, futures in held
+            for op, future in zip(ops, futures, strict=True)
+            if type(op) is tuple
+        }
+        committed: set[int] = set()
+        try:
+            await worker.kill()
+            if answers:
+                committed = await asyncio.to_thread(committed_answers, self._path, list(answers))
+        except Exception as lookup:  # unknown, so unconfirmed: the callers hear it failed
+            log.error("could not check what the stopped writer committed: %s", lookup)
+        finally:
+            for answer_id in committed:
+                future = answers[answer_id]
+                if not future.done():
+                    future.set_result(answer_id)
+            for _, futures in held:
+                _fail(futures, exc)
+            total = sum(len(futures) for _, futures in held)
+            log.error(
+                "%s; of the %d write(s) it held, %d answer(s) were committed and are confirmed, "
+                "the rest failed",
+                exc,
+                total,
+                len(committed),
+            )
 
     def _resolve(
         self, futures: list[asyncio.Future[Any]], outcomes: list[object], start: int

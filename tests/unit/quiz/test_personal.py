@@ -20,7 +20,9 @@ from bot.quiz.errors import (
 )
 from bot.quiz.service import QuizService
 from bot.store.database import Store
+from bot.store.writer import WorkerProcess
 from tests.unit.quiz.conftest import FakeClock, lost_answer
+from tests.unit.store.processes import writer_dies_after_committing
 
 GUILD = 42
 ANN = 1
@@ -224,6 +226,25 @@ async def test_an_answer_the_store_lost_asks_to_answer_again(
     monkeypatch.setattr(store, "record_answer", real)
     result = await service.answer(quiz.run_id, ANN, "A", 0)
     assert result.recorded and result.position == 0
+
+
+async def test_an_answer_committed_as_the_writer_died_moves_the_quiz_on(
+    service: QuizService, store: Store, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer died between committing the answer and saying so: the quiz goes on."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await writer_dies_after_committing(store, monkeypatch)
+    first = await service.answer(quiz.run_id, ANN, "A", 0)
+    assert first.recorded and first.correct and quiz.position == 1
+    monkeypatch.setattr(WorkerProcess, "MODULE", "bot.store.write_worker")
+    second = await service.answer(quiz.run_id, ANN, "B", 1)
+    assert second.recorded and second.position == 1
+    with sqlite3.connect(store.path) as db:
+        rows = db.execute(
+            "SELECT question_index, choice FROM answers WHERE run_id = ? ORDER BY id",
+            (quiz.run_id,),
+        ).fetchall()
+    assert rows == [(0, "A"), (1, "B")]
 
 
 def restarted(store: Store, clock: FakeClock, *lessons: Lesson) -> QuizService:

@@ -20,7 +20,9 @@ from bot.quiz.errors import (
 from bot.quiz.results import RoundAnswerReceipt
 from bot.quiz.service import QuizService
 from bot.store.database import Store
+from bot.store.writer import WorkerProcess
 from tests.unit.quiz.conftest import FakeClock, lost_answer
+from tests.unit.store.processes import writer_dies_after_committing
 
 GUILD = 42
 CHANNEL = 500
@@ -242,3 +244,21 @@ async def test_a_round_answer_the_store_lost_can_be_given_again(
     assert receipt.recorded
     result = await service.close_question(run_id)
     assert result.total == 1 and result.counts["A"] == 1
+
+
+async def test_a_round_answer_committed_as_the_writer_died_is_confirmed_and_counted(
+    service: QuizService, store: Store, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer died between committing the answer and saying so: it counts, once."""
+    run_id = await start(service, lesson)
+    await service.open_question(run_id)
+    await writer_dies_after_committing(store, monkeypatch)
+    receipt = await service.answer_round(run_id, 7, "u7", "B")
+    assert receipt.recorded
+    monkeypatch.setattr(WorkerProcess, "MODULE", "bot.store.write_worker")
+    with pytest.raises(AlreadyAnsweredError):
+        await service.answer_round(run_id, 7, "u7", "A")
+    result = await service.close_question(run_id)
+    assert result.total == 1 and result.counts["B"] == 1
+    standings = await service.finish_round(run_id)
+    assert [(s.user_id, s.answered) for s in standings.standings] == [(7, 1)]

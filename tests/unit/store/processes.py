@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import time
 from pathlib import Path
+
+import pytest
+
+from bot.store.database import Store
+from bot.store.writer import WorkerProcess
+
+DYING_WORKER = "tests.unit.store.dying_worker"
 
 
 def gone(pid: int) -> bool:
@@ -12,3 +23,36 @@ def gone(pid: int) -> bool:
     except FileNotFoundError:
         return True
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+async def wait_gone(pid: int, seconds: float = 10.0) -> bool:
+    """Wait (a bounded time) until ``pid`` has exited; return whether it has."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if gone(pid):
+            return True
+        await asyncio.sleep(0.02)
+    return gone(pid)
+
+
+async def kill_writer(store: Store) -> int:
+    """SIGKILL the store's writer process and wait until the store has noticed; return its pid."""
+    pid = store.writer_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    assert await wait_gone(pid)
+    for _ in range(500):  # the reply task notices the end of the pipe
+        if store.writer_pid is None:
+            break
+        await asyncio.sleep(0.01)
+    return pid
+
+
+async def writer_dies_after_committing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the store's writers die after committing an answer and before replying.
+
+    The current writer is killed first, so the next write starts one of those.
+    ``monkeypatch.setattr(WorkerProcess, "MODULE", ...)`` (or the test's end) undoes it.
+    """
+    await kill_writer(store)
+    monkeypatch.setattr(WorkerProcess, "MODULE", DYING_WORKER)
