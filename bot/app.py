@@ -29,6 +29,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs.views import FromBeforeRestart, new_boot_id
 from bot.config import Settings
 from bot.demos.limits import DemoGuard
 from bot.errors import ShuttingDownError
@@ -232,6 +233,8 @@ class StudyBot(commands.Bot):
         self.sync_on_start = sync_on_start
         self.heartbeat = heartbeat
         self.started_at = time.monotonic()
+        self.boot_id = new_boot_id()
+        """Marks the short-lived buttons this run sends (``bot.cogs.views.session_id``)."""
         self._heartbeat_task: asyncio.Task[None] | None = None
 
     @property
@@ -241,6 +244,7 @@ class StudyBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         """Load every extension (each registers its persistent items), then sync if changed."""
+        self.add_dynamic_items(FromBeforeRestart)
         for extension in self.initial_extensions:
             await self.load_extension(extension)
         if self.sync_on_start:

@@ -22,7 +22,7 @@ from discord.ext import commands
 from bot.cogs.lessons import lesson_autocomplete
 from bot.cogs.limits import CONTENT, build_embed, shorten, split_text
 from bot.cogs.quiz import quiz_service
-from bot.cogs.views import GuardedView
+from bot.cogs.views import RESET, GuardedView, session_id
 from bot.errors import UserError
 from bot.lessons.library import LessonLibrary
 from bot.lessons.loader import Problem
@@ -96,8 +96,8 @@ class ConfirmReset(GuardedView):
         self.origin = origin
         self.guild_id = guild_id
         nonce = secrets.token_hex(6)
-        self.confirm.custom_id = f"sb:adm:rs:{nonce}:y"
-        self.cancel.custom_id = f"sb:adm:rs:{nonce}:n"
+        self.confirm.custom_id = session_id(bot.boot_id, RESET, nonce, "y")
+        self.cancel.custom_id = session_id(bot.boot_id, RESET, nonce, "n")
         self.outcome: str | None = None
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:

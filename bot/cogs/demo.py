@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import secrets
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from bot.cogs.limits import (
     FIELDS,
     shorten,
 )
-from bot.cogs.views import GuardedView
+from bot.cogs.views import PREDICTION, GuardedView, session_id
 from bot.demos.chart import render_gantt_png
 from bot.demos.engine import DemoHandle, validate_options
 from bot.demos.limits import SHUTDOWN_NOTE, DemoCooldownError, DemoGuard
@@ -213,14 +214,22 @@ class PredictionView(GuardedView):
     """Buttons for the 'predict first' choices; only the person who ran /demo can press them."""
 
     def __init__(
-        self, options: DemoOptions, question: PredictionQuestion, owner_id: int, timeout: float
+        self,
+        options: DemoOptions,
+        question: PredictionQuestion,
+        owner_id: int,
+        timeout: float,
+        boot_id: str,
     ) -> None:
         super().__init__(timeout=timeout)
         self.options = options
         self.owner_id = owner_id
         self.choice: str | None = None
-        for value, label in question.choices:
-            self.add_item(PredictionButton(value, label))
+        nonce = secrets.token_hex(6)
+        for index, (value, label) in enumerate(question.choices):
+            self.add_item(
+                PredictionButton(value, label, session_id(boot_id, PREDICTION, nonce, index))
+            )
 
     async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
         """Let only the owner answer; tell anyone else, ephemerally, how to make their own."""
@@ -235,8 +244,10 @@ class PredictionView(GuardedView):
 class PredictionButton(discord.ui.Button[PredictionView]):
     """One possible answer to the prediction question."""
 
-    def __init__(self, value: str, label: str) -> None:
-        super().__init__(label=shorten(label, 80), style=discord.ButtonStyle.primary)
+    def __init__(self, value: str, label: str, custom_id: str) -> None:
+        super().__init__(
+            label=shorten(label, 80), style=discord.ButtonStyle.primary, custom_id=custom_id
+        )
         self.value = value
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
@@ -305,7 +316,9 @@ class DemoCog(commands.Cog):
         try:
             if predict:
                 question = ask_prediction(options)
-                view = PredictionView(options, question, user_id, timeout=self.prediction_timeout)
+                view = PredictionView(
+                    options, question, user_id, self.prediction_timeout, self.bot.boot_id
+                )
                 await interaction.response.send_message(
                     embed=question_embed(options, question, self.prediction_timeout), view=view
                 )

@@ -15,7 +15,7 @@ from bot.config import DEFAULT_CONTENT_DIR
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_boards_e2e import quiz, take_quiz
 from tests.e2e.test_lessons_e2e import SEED
-from tests.e2e.test_quiz_e2e import answered, edited, quizbot
+from tests.e2e.test_quiz_e2e import answered, edited, followup, quizbot
 from tests.fakediscord import FakeDiscord, Perm, StoredMessage
 from tests.fakediscord.entities import FakeMember
 
@@ -67,7 +67,8 @@ async def test_reset_scores_asks_first_and_only_the_admin_answers(
         assert ask.ephemeral
         assert "cannot be undone" in ask.text
         yes, no = ask.custom_ids()
-        assert yes.startswith("sb:adm:rs:") and no.startswith("sb:adm:rs:")
+        boot = f"sb:x:{bot.boot_id}:rs:"
+        assert yes.startswith(boot) and no.startswith(boot)
         cancelled = await press(fake_discord, ask, no, ada)
         assert "Cancelled" in cancelled.text
         assert not cancelled.components
@@ -92,6 +93,30 @@ async def press(
     before = message.revisions
     await fake.wait_for_response(await fake.click(message.id, custom_id, user=user))
     return await edited(fake, message.id, before + 1)
+
+
+async def test_a_reset_confirmation_from_before_a_restart_is_ended_not_failed(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """After a restart its buttons are taken away with an ephemeral why; nothing is reset."""
+    ada = admin(fake_discord)
+    guild = fake_discord.guild.id
+    database = tmp_path / "db.sqlite"
+    async with quizbot(fake_discord, running_bot, database) as bot:
+        await take_quiz(quiz(bot), bot, guild, 4242, "bob", right=2)
+        ask = await answered(fake_discord, await fake_discord.slash("admin reset-scores", user=ada))
+        yes = ask.custom_ids()[0]
+        first_boot = bot.boot_id
+    async with quizbot(fake_discord, running_bot, database) as bot:
+        assert bot.boot_id != first_boot
+        click = await fake_discord.click(ask.id, yes, user=ada)
+        ended = await edited(fake_discord, ask.id, ask.revisions + 1)
+        assert not ended.components
+        note = await followup(fake_discord, click)
+        assert note.ephemeral
+        assert "ended when the bot restarted: nothing was reset" in note.text
+        assert [e.user_id for e in await quiz(bot).leaderboard(guild)] == [4242]
+    fake_discord.assert_clean()
 
 
 async def test_an_unanswered_reset_times_out(

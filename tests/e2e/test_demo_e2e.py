@@ -8,6 +8,7 @@ its services (the DemoGuard) wired by ``build_services``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import re
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from bot.config import Settings
 from bot.store.database import Store
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_lessons_e2e import answered
+from tests.e2e.test_quiz_e2e import edited, followup
 from tests.fakediscord import FakeDiscord, StoredMessage
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -263,6 +265,32 @@ async def test_predict_first_asks_only_the_invoker_then_judges_the_guess(
         message = await final_message(fake_discord, interaction)
     assert message.buttons() == []
     assert "Not quite: you said task2; task1 finished first." in message.text
+    fake_discord.assert_clean()
+
+
+async def test_prediction_buttons_left_up_by_a_crash_are_ended_by_the_next_run(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A press on a prediction from an earlier run takes the buttons away and says why."""
+    database = tmp_path / "db.sqlite"
+    async with demobot(fake_discord, running_bot, database) as bot:
+        interaction = await fake_discord.slash(
+            "demo", {"mode": "sequential", "task1": 0.15, "task2": 0.1, "predict": True}
+        )
+        question = await answered(fake_discord, interaction)
+        buttons = copy.deepcopy(question.components)
+        assert all(c.startswith(f"sb:x:{bot.boot_id}:pd:") for c in question.custom_ids())
+    # A clean shutdown takes the buttons away; a crash (SIGKILL) would have left them up.
+    stale = fake_discord.messages[question.id]
+    stale.components = buttons
+    async with demobot(fake_discord, running_bot, database):
+        click = await fake_discord.click(stale.id, stale.custom_ids()[0])
+        ended = await edited(fake_discord, stale.id, stale.revisions + 1)
+        assert not ended.components
+        note = await followup(fake_discord, click)
+    assert note.ephemeral
+    assert "waiting for a prediction when the bot restarted" in note.text
+    assert "/demo" in note.text
     fake_discord.assert_clean()
 
 

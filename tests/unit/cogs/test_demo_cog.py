@@ -138,9 +138,10 @@ async def test_prediction_view_offers_one_button_per_choice() -> None:
     """The predict-first buttons are the question's choices, all within component limits."""
     options = validate_options("compare", FAST)
     question = ask_prediction(options)
-    view = PredictionView(options, question, owner_id=42, timeout=5.0)
-    labels = [cast(discord.ui.Button[Any], item).label for item in view.children]
-    assert labels == [label for _value, label in question.choices]
+    view = PredictionView(options, question, owner_id=42, timeout=5.0, boot_id="0123abcd")
+    buttons = [cast(discord.ui.Button[Any], item) for item in view.children]
+    assert [b.label for b in buttons] == [label for _value, label in question.choices]
+    assert all(str(b.custom_id).startswith("sb:x:0123abcd:pd:") for b in buttons)
     assert message_problems(view=view) == []
     view.stop()
 
