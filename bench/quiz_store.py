@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import gc
 import math
 import os
 import platform
@@ -103,6 +104,35 @@ class Pacer:
                 for future in self._due.pop(slot, ()):
                     future.set_result(None)
             self._released = now
+
+
+class GcPauses:
+    """Record how long each garbage collection in this process stops the event loop."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[float, float]] = []  # (when it ended, seconds)
+        self._started = 0.0
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._note)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        gc.callbacks.remove(self._note)
+
+    def _note(self, phase: str, info: dict[str, int]) -> None:
+        now = time.perf_counter()
+        if phase == "start":
+            self._started = now
+        else:
+            self.pauses.append((now, now - self._started))
+
+    def between(self, start: float, stop: float) -> str:
+        """Describe the pauses that ended between ``start`` and ``stop``."""
+        inside = [seconds for when, seconds in self.pauses if start <= when <= stop]
+        if not inside:
+            return "no GC pause"
+        return f"{len(inside)} GC pauses, longest {max(inside) * 1000:.0f} ms"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -199,6 +229,7 @@ async def bench_personal(path: Path, seconds: float, rate: float | None = None) 
     lesson_length = 20
     lesson = make_lesson("personal-lesson", lesson_length)
     latencies: list[float] = []
+    late: list[float] = []
     async with Store.open(path) as store:
         service = QuizService(store)
         interval = None if rate is None else ANSWERERS / rate
@@ -228,13 +259,16 @@ async def bench_personal(path: Path, seconds: float, rate: float | None = None) 
                     await service.answer(quiz.run_id, user, "ABCD"[(user + i) % 4], i)
                     t1 = time.perf_counter()
                     if interval is not None:
+                        if measured_from <= due:
+                            late.append(t0 - due)
                         t0 = min(t0, due)  # a late send counts from when it was due
                     if measured_from <= t0 and t1 <= stop:
                         latencies.append(t1 - t0)
 
         cpu = asyncio.ensure_future(measure_cpu(store, measured_from, stop))
         ticking = asyncio.ensure_future(pacer.run())
-        await asyncio.gather(*(learner(u) for u in range(10, 10 + ANSWERERS)))
+        with GcPauses() as collections:
+            await asyncio.gather(*(learner(u) for u in range(10, 10 + ANSWERERS)))
         ticking.cancel()
         elapsed = stop - measured_from
         batches, ops = store.write_batches
@@ -246,6 +280,14 @@ async def bench_personal(path: Path, seconds: float, rate: float | None = None) 
     row["note"] = f"{ops / batches:.0f} writes per commit; includes starts and finishes" + cpu_note(
         await cpu, len(latencies)
     )
+    if late:
+        # Where the latency comes from: how far behind schedule the bot's loop sent
+        # answers (its own backlog), and how long the collector stopped it.
+        row["note"] += (
+            f"; sent late by the loop: p50 {percentile(late, 0.5) * 1000:.1f} ms, "
+            f"p99 {percentile(late, 0.99) * 1000:.1f} ms"
+        )
+    row["note"] += "; " + collections.between(measured_from, stop)
     return row
 
 
