@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -247,6 +248,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nBye.")
         return 130
+    except BrokenPipeError:
+        # Output piped into a reader that stopped (`| head`): end quietly, as Unix tools
+        # do. Python flushes stdout again at exit; point it at /dev/null so that is quiet too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for such a command
     except (DatabaseTooNewError, MigrationError) as exc:
         print(f"studybot: {exc}", file=sys.stderr)
         return 1

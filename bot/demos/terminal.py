@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from bot.demos.engine import run_demo, validate_options
+from bot.demos.engine import DemoHandle, start_demo, validate_options
 from bot.demos.model import DemoEvent
 from bot.demos.prediction import ask_prediction, judge_prediction, parse_guess
 from bot.demos.report import render_event, render_report, run_as_dict
@@ -36,7 +36,8 @@ async def run_terminal_demo(
     With ``as_json`` only one JSON document is printed (events, tasks, timings,
     and the prediction's verdict if one was given). A bad option prints a
     friendly message to stderr and returns 2; a cancelled or timed-out run
-    returns 1.
+    returns 1. If ``out`` is a pipe whose reader has gone (``| head``), the run
+    is cancelled and ``BrokenPipeError`` raised, for the command line to end quietly.
     """
     try:
         options = validate_options(mode, durations)
@@ -46,10 +47,20 @@ async def run_terminal_demo(
         print(f"studybot demo: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
+    handle: DemoHandle | None = None
+    reader_gone = False
+
     def show(event: DemoEvent) -> None:
-        if event.kind != "created":
+        nonlocal reader_gone
+        if event.kind == "created" or reader_gone:
+            return
+        try:
             out.write(render_event(event) + "\n")
             out.flush()
+        except BrokenPipeError:  # `studybot demo compare | head`: nobody reads any more
+            reader_gone = True
+            if handle is not None:
+                handle.cancel("the output was closed")
 
     if not as_json:
         durations_text = ", ".join(
@@ -61,7 +72,10 @@ async def run_terminal_demo(
             out.write(terminal_text(f"{question.prompt} You predicted: {predict}") + "\n")
         out.write("\n")
         out.flush()
-    run = await run_demo(options, None if as_json else show)
+    handle = start_demo(options, None if as_json else show)
+    run = await handle.wait()
+    if reader_gone:
+        raise BrokenPipeError("the output was closed")
     verdict = judge_prediction(run, predict) if predict is not None else None
     if as_json:
         data = run_as_dict(run)

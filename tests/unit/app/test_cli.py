@@ -220,3 +220,30 @@ def test_sigterm_leaves_the_console_like_quit_and_keeps_the_answers(tmp_path: Pa
     assert "Stopped (SIGTERM). Answers you gave are saved." in rest
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT count(*) FROM answers").fetchone() == (1,)
+
+
+def test_a_demo_piped_into_a_reader_that_stops_ends_quietly(tmp_path: Path) -> None:
+    """`studybot demo compare | head -1`: no traceback, the run stops, exit code 141 (SIGPIPE)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "demo", "compare", "--task1", "2", "--task2", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    try:
+        assert child.stdout.readline().startswith("Demo compare")
+        child.stdout.close()  # what head does once it has its line
+        started = time.monotonic()
+        code = child.wait(timeout=30)
+        errors = child.stderr.read()
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(timeout=10)
+    assert code == 141
+    assert errors == ""
+    assert time.monotonic() - started < 4  # cancelled, not run to its 6-second end
