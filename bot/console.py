@@ -28,7 +28,12 @@ from bot.plaintext import terminal_text
 log = logging.getLogger(__name__)
 
 PROMPT = "studybot> "
+DROPPED = "\x03"
+"""What ``read_line`` returns for a line dropped by Ctrl-C: a prompt that gives Enter a
+meaning (the next trace step) must tell the two apart. ``clean`` strips control
+characters from typed lines, so no typed line equals it."""
 MAX_LINE = 500
+LEAVE_STUDYBOT = "Type quit to leave studybot."
 # The terminal has no message limit; one big "page" keeps the text whole.
 TERMINAL_LIMIT = 1_000_000
 _ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]")  # arrow keys and the like
@@ -126,25 +131,29 @@ class Console:
         except (AttributeError, ValueError):
             return False
 
-    def read_line(self, prompt: str) -> str | None:
-        """Show ``prompt`` and return the next cleaned line, or None at end of input."""
+    def read_line(self, prompt: str, *, leave: str = LEAVE_STUDYBOT) -> str | None:
+        """Show ``prompt`` and return the next cleaned line, or None at end of input.
+
+        Ctrl-C drops the line being typed, as in a shell: it returns ``DROPPED``
+        after saying so and how to leave (``leave``, for the prompt at hand).
+        """
         try:
-            if self._interactive:
-                # input() gives line editing and history (arrow keys) through readline.
-                with contextlib.suppress(ImportError):
-                    import readline  # noqa: F401
-                try:
-                    raw = input(prompt) + "\n"
-                except EOFError:
-                    raw = ""
-                except KeyboardInterrupt:
-                    # Ctrl-C drops the line being typed, as in a shell; quit leaves.
-                    self.write("\n(Ctrl-C: line dropped. Type quit to leave studybot.)")
-                    return ""
-            else:
-                self.stdout.write(prompt)
-                self.stdout.flush()
-                raw = self.stdin.readline()
+            try:
+                if self._interactive:
+                    # input() gives line editing and history (arrow keys) through readline.
+                    with contextlib.suppress(ImportError):
+                        import readline  # noqa: F401
+                    try:
+                        raw = input(prompt) + "\n"
+                    except EOFError:
+                        raw = ""
+                else:
+                    self.stdout.write(prompt)
+                    self.stdout.flush()
+                    raw = self.stdin.readline()
+            except KeyboardInterrupt:
+                self.write(f"\n(Ctrl-C: line dropped. {leave})")
+                return DROPPED
         except (UnicodeDecodeError, ValueError):
             self.write()
             self.write("Sorry, I could not read that input as text.")
@@ -207,6 +216,9 @@ class Console:
         ):
             _show(self, [name, *args])
             return
+        if name == "q":
+            self.write("To leave studybot, type quit (q leaves a trace or a quiz).")
+            return
         near = difflib.get_close_matches(name, list(self._names), n=1)
         hint = f" Did you mean '{near[0]}'?" if near else ""
         self.write(f"Unknown command '{name[:40]}'.{hint} Type help to see the commands.")
@@ -250,7 +262,8 @@ class Console:
             line = self.read_line(PROMPT)
             if line is None:
                 break
-            self.dispatch(line)
+            if line != DROPPED:
+                self.dispatch(line)
         self._running = False
         return 0
 
@@ -350,10 +363,15 @@ def _trace(console: Console, args: list[str]) -> None:
                 )
             )
         show = True
-        line = console.read_line(f"trace {index + 1}/{len(steps)}> ")
+        line = console.read_line(
+            f"trace {index + 1}/{len(steps)}> ", leave="Type q to leave the trace."
+        )
         if line is None:
             console.stop()
             return
+        if line == DROPPED:  # not Enter: Enter moves on a step
+            show = False
+            continue
         word = line.lower()
         parts = word.split()
         if word in ("", "n", "next"):
@@ -409,7 +427,9 @@ def _builtin_commands() -> list[ConsoleCommand]:
         ConsoleCommand(
             "trace", "walk a lesson's execution table step by step", _trace, "trace <lesson>"
         ),
-        ConsoleCommand("quit", "leave studybot", _quit, aliases=("exit", "q")),
+        # No 'q': in the trace and the quiz q leaves them, and one q too many must
+        # not end studybot.
+        ConsoleCommand("quit", "leave studybot", _quit, aliases=("exit",)),
     ]
 
 

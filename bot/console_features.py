@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.config import Settings
-from bot.console import Console, ConsoleCommand
+from bot.console import DROPPED, Console, ConsoleCommand
 from bot.demos.engine import validate_options
 from bot.demos.model import MODES as DEMO_MODES
 from bot.demos.terminal import run_terminal_demo
 from bot.errors import OptionError, UserError
 from bot.quiz.personal import PersonalQuiz
 from bot.quiz.results import AnswerResult, QuizSummary
+from bot.quiz.scoring import CORRECT_POINTS, points_for
 from bot.quiz.service import PERIODS, QuizService
 from bot.store.database import Store
 from bot.store.migrations import DatabaseTooNewError, MigrationError
@@ -30,6 +31,11 @@ from bot.store.migrations import DatabaseTooNewError, MigrationError
 T = TypeVar("T")
 
 QUIZ_HELP = "Answer with a letter; h = hint, q = stop the quiz."
+STOP_QUIZ = "Type q to stop the quiz."
+HINT_COST = (
+    f"(With the hint, a right answer scores {points_for(True, hint_used=True)} points "
+    f"instead of {CORRECT_POINTS}.)"
+)
 
 
 class ConsoleSession:
@@ -166,18 +172,24 @@ def _play(session: ConsoleSession, console: Console, quiz: PersonalQuiz) -> Quiz
             console.write(text)
         letters = "/".join(c.letter for c in quiz.question.choices)
         prompt = f"answer [{letters}, h, q]> "
-        line = console.read_line(prompt)
-        while line is not None and not line.strip():  # Enter alone, or a line dropped by Ctrl-C
-            line = console.read_line(prompt)
+        line = console.read_line(prompt, leave=STOP_QUIZ)
+        while line == DROPPED or (line is not None and not line):  # Ctrl-C, or Enter alone
+            line = console.read_line(prompt, leave=STOP_QUIZ)
         if line is None or line.lower() in {"q", "quit", "exit"}:
             console.write("Quiz stopped. Answers you gave are saved.")
             return None
         if line.lower() in {"h", "hint"}:
             console.write("💡 " + service.use_hint(quiz.run_id, session.user_id))
+            console.write(HINT_COST)
             continue
-        letter = line.strip().upper()[:1]
+        if len(line) != 1:  # a word is not an answer, even one that starts with a letter
+            console.write(
+                f"'{line[:30]}' is not an answer. Type one letter ({letters}), h for the hint "
+                "or q to stop."
+            )
+            continue
         try:
-            result = session.run(service.answer(quiz.run_id, session.user_id, letter))
+            result = session.run(service.answer(quiz.run_id, session.user_id, line.upper()))
         except UserError as exc:
             console.write(str(exc))
             continue
@@ -229,7 +241,10 @@ def _leaderboard(session: ConsoleSession, console: Console, args: list[str]) -> 
         if word in PERIODS:
             period = word
         elif lesson_id is None:
-            lesson_id = console.resolve(word).id
+            try:
+                lesson_id = console.resolve(word).id
+            except UserError as exc:
+                raise OptionError(f"{exc} A period is week or all.") from None
         else:
             raise OptionError(
                 f"'{word[:30]}' is not a period: use week or all, e.g. leaderboard {lesson_id} week"
@@ -254,7 +269,10 @@ def _stats(session: ConsoleSession, console: Console, args: list[str]) -> None:
     console.write(f"Progress for {stats.name or session.user_name}")
     console.write(f"  lessons done   {stats.lessons_done}")
     console.write(f"  quiz runs      {stats.runs}")
-    console.write(f"  answers        {stats.correct}/{stats.answered} correct ({accuracy})")
+    console.write(
+        f"  answers        {stats.correct}/{stats.answered} correct ({accuracy}), "
+        "in finished quizzes"
+    )
     console.write(
         f"  streak         {_plural(stats.current_streak, 'day')}, best {stats.best_streak}"
     )

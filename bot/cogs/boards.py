@@ -62,7 +62,7 @@ def stats_embed(stats: UserStats, name: str, library: LessonLibrary) -> discord.
     summary = (
         f"Lessons done: **{stats.lessons_done}**\n"
         f"Answers: **{stats.correct} / {stats.answered}** right "
-        f"(**{stats.accuracy:.0%}** accuracy) over {stats.runs} run(s)\n"
+        f"(**{stats.accuracy:.0%}** accuracy) over {stats.runs} finished run(s)\n"
         f"Streak: **{stats.current_streak}** day(s) now, best **{stats.best_streak}**"
     )
     hardest: list[str] = []
@@ -85,7 +85,7 @@ def stats_embed(stats: UserStats, name: str, library: LessonLibrary) -> discord.
         f"Progress: {safe_name(name)}",
         summary,
         fields=fields,
-        footer="A streak counts the days in a row with at least one quiz answer.",
+        footer="A streak counts the days in a row on which you finished a quiz or played a round.",
         colour=BOARD_COLOUR,
     )
 

@@ -102,6 +102,38 @@ def test_trace_edges_and_bad_input() -> None:
     assert "I did not understand 'foo bar'." in out
 
 
+class CtrlC(io.StringIO):
+    """Standard input on which a line reading ``^C`` is the user pressing Ctrl-C instead."""
+
+    def readline(self, size: int | None = -1, /) -> str:
+        line = super().readline()
+        if line == "^C\n":
+            raise KeyboardInterrupt
+        return line
+
+
+def test_ctrl_c_drops_the_line_and_does_nothing_else() -> None:
+    """Ctrl-C is not Enter: the trace stays on its step, and the main prompt runs nothing."""
+    stdout = io.StringIO()
+    code = run_console(LIBRARY, stdin=CtrlC("trace node\n^C\nq\n^C\nlist\n"), stdout=stdout)
+    out = stdout.getvalue()
+    assert code == 0
+    assert "(Ctrl-C: line dropped. Type q to leave the trace.)" in out
+    assert out.count("trace 1/8> ") == 2 and "trace 2/8> " not in out
+    assert "(Ctrl-C: line dropped. Type quit to leave studybot.)" in out
+    assert "Unknown command" not in out
+    assert "node-sequential-vs-parallel  Sequential vs parallel" in out.split("Left the trace")[1]  # list still ran
+
+
+def test_q_at_the_main_prompt_does_not_leave_studybot() -> None:
+    """q leaves a trace or a quiz; one q too many says how to leave instead of leaving."""
+    _, out = drive("trace node\nq\nq\nlist\nquit\n")
+    assert "To leave studybot, type quit (q leaves a trace or a quiz)." in out
+    assert out.count("Bye! Happy studying.") == 1
+    assert out.index("To leave studybot") < out.index("Bye!")
+    assert "node-sequential-vs-parallel  Sequential vs parallel" in out.split("To leave studybot")[1]
+
+
 def test_eof_inside_trace_exits_cleanly() -> None:
     """End of input in the middle of a trace ends the console with 0."""
     code, out = drive("trace node\nn\n")

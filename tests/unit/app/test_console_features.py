@@ -30,9 +30,13 @@ def test_quiz_then_leaderboard_and_stats(tmp_path: Path) -> None:
     """A quiz taken in the console is committed and shows on the local board and stats."""
     settings = Settings(database_path=tmp_path / "local.db")
     out = _run(
-        settings, f"quiz {SEED}\nh\nA\nB\nD\nleaderboard {SEED} forever\nleaderboard\nstats\nquit\n"
+        settings,
+        f"quiz {SEED}\nh\nA\nB\nD\nleaderboard {SEED} forever\nleaderboard month\nleaderboard\n"
+        "stats\nquit\n",
     )
     assert "'forever' is not a period: use week or all" in out
+    assert "There is no lesson called 'month'. Type list to see the lessons. A period is" in out
+    assert "(With the hint, a right answer scores 50 points instead of 100.)" in out
     assert f"See the trace at steps 2, 3: trace {SEED}, then type 2" in out
     assert "💡 Check the 'Action' and 'Task 2 Status' columns" in out
     assert "Right! The answer is A) Step 3  (+50 points, hint used)" in out
@@ -40,7 +44,7 @@ def test_quiz_then_leaderboard_and_stats(tmp_path: Path) -> None:
     assert "2/3 correct, 150/300 points." in out
     assert "This run counts for the leaderboard." in out
     assert "150 pts" in out
-    assert "2/3 correct (67%)" in out
+    assert "2/3 correct (67%), in finished quizzes" in out
     with sqlite3.connect(tmp_path / "local.db") as db:
         assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 3
 
@@ -88,3 +92,14 @@ def test_an_empty_answer_line_asks_again_quietly(tmp_path: Path) -> None:
     assert "is not one of the choices" not in out
     assert out.count("answer [A/B/C/D, h, q]>") == 4
     assert "Right! The answer is A) Step 3" in out
+
+
+def test_a_word_is_not_an_answer_even_if_it_starts_with_a_letter(tmp_path: Path) -> None:
+    """'ant' is not A and 'demo compare' is not D: only a single letter answers."""
+    settings = Settings(database_path=tmp_path / "local.db")
+    out = _run(settings, f"quiz {SEED}\nant\ndemo compare\nb\nq\nquit\n")
+    assert "'ant' is not an answer. Type one letter (A/B/C/D), h for the hint or q to stop." in out
+    assert "'demo compare' is not an answer." in out
+    assert "Not quite. The answer is A) Step 3" in out  # the lower-case b was the answer
+    with sqlite3.connect(tmp_path / "local.db") as db:
+        assert db.execute("SELECT question_index, choice FROM answers").fetchall() == [(0, "B")]
