@@ -753,7 +753,9 @@ def render_trace_step(
     else:
         # The lesson's tracker has no column for this step: say which earlier
         # checkpoint these values come from, so they never seem to contradict the row.
-        caption = f"**Tracker** (no checkpoint at step {step}; last one: {label})"
+        caption = (
+            f"**Tracker** (as of {label}: no checkpoint at step {step}, so the row above is newer)"
+        )
     parts = [fenced(row_text), f"{caption}\n{fenced(state)}"]
     if heading:
         parts.insert(0, f"## {neutralise(lesson.title)} · Step {step} of {len(steps)}")

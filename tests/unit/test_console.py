@@ -122,7 +122,8 @@ def test_ctrl_c_drops_the_line_and_does_nothing_else() -> None:
     assert out.count("trace 1/8> ") == 2 and "trace 2/8> " not in out
     assert "(Ctrl-C: line dropped. Type quit to leave studybot.)" in out
     assert "Unknown command" not in out
-    assert "node-sequential-vs-parallel  Sequential vs parallel" in out.split("Left the trace")[1]  # list still ran
+    listed = "node-sequential-vs-parallel  Sequential vs parallel"
+    assert listed in out.split("Left the trace")[1]  # list still ran
 
 
 def test_q_at_the_main_prompt_does_not_leave_studybot() -> None:
@@ -131,7 +132,8 @@ def test_q_at_the_main_prompt_does_not_leave_studybot() -> None:
     assert "To leave studybot, type quit (q leaves a trace or a quiz)." in out
     assert out.count("Bye! Happy studying.") == 1
     assert out.index("To leave studybot") < out.index("Bye!")
-    assert "node-sequential-vs-parallel  Sequential vs parallel" in out.split("To leave studybot")[1]
+    listed = "node-sequential-vs-parallel  Sequential vs parallel"
+    assert listed in out.split("To leave studybot")[1]
 
 
 def test_eof_inside_trace_exits_cleanly() -> None:

@@ -270,7 +270,7 @@ def test_trace_step_shows_row_tracker_and_moments() -> None:
     assert "task2Status | Started" in text
     assert "Why does task2 only start after task1 finishes" in text
     step2 = render_trace_step(SEED, 2, narrow=True)
-    assert "(no checkpoint at step 2; last one: After Step 1)" in step2
+    assert "(as of After Step 1: no checkpoint at step 2, so the row above is newer)" in step2
     assert "task1Status = Started" in step2
     assert "How can both tasks" not in step2
     step5 = render_trace_step(SEED, 5)

@@ -45,8 +45,7 @@ def test_trace_step_says_when_the_tracker_is_from_an_earlier_step() -> None:
     """Step 2 has no checkpoint: the trace names the earlier one instead of implying step 2."""
     from bot.lessons.render import render_trace_step
 
-    assert "**Tracker** (no checkpoint at step 2; last one: After Step 1)" in render_trace_step(
-        SEED, 2
-    )
+    caption = "**Tracker** (as of After Step 1: no checkpoint at step 2, so the row above is newer)"
+    assert caption in render_trace_step(SEED, 2)
     assert "**Tracker** (After Step 3)" in render_trace_step(SEED, 3)
     assert "**Tracker** (Final)" in render_trace_step(SEED, 8)
