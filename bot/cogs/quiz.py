@@ -153,7 +153,7 @@ def quiz_message(quiz: PersonalQuiz) -> tuple[list[discord.Embed], discord.ui.Vi
     """Return the embeds and persistent buttons showing ``quiz`` as it stands now."""
     embeds: list[discord.Embed] = []
     items: list[discord.ui.Item[Any]] = []
-    last = quiz.results[-1] if quiz.results else None
+    last = quiz.last
     if quiz.finished:
         summary = quiz.summary
         assert summary is not None

@@ -29,7 +29,17 @@ class PersonalQuiz:
     shown_at: float
     position: int = 0
     hinted: set[int] = field(default_factory=set)
-    results: list[AnswerResult] = field(default_factory=list)
+    points: list[int] = field(default_factory=list)
+    """Points of each answer given so far, in order (answer i is to ``questions[i]``)."""
+    right: list[bool] = field(default_factory=list)
+    """Whether each answer given so far was correct, in order."""
+    last: AnswerResult | None = None
+    """The latest answer's full result, shown with the next question.
+
+    Only the last one is kept: a result object per answer, held for as long as
+    the quiz is (hours), made every collector pass walk one more object per
+    answer ever given; two lists of ints and bools cost it nothing.
+    """
     busy: bool = False
     summary: QuizSummary | None = None
     last_used: float = 0.0
@@ -68,4 +78,4 @@ class PersonalQuiz:
     @property
     def score(self) -> int:
         """Return the points scored so far."""
-        return sum(r.points for r in self.results)
+        return sum(self.points)

@@ -189,24 +189,25 @@ class QuizService:
         if tuple(a.question_index for a in saved.answers) != saved.questions[: len(saved.answers)]:
             return None
         total = len(saved.questions)
-        results = [
-            AnswerResult(
+        last: AnswerResult | None = None
+        if saved.answers:
+            a = saved.answers[-1]
+            question = lesson.quiz[a.question_index]
+            last = AnswerResult(
                 run_id=run_id,
                 answer_id=a.answer_id,
-                position=position,
+                position=len(saved.answers) - 1,
                 question_index=a.question_index,
                 choice=a.choice,
                 correct=a.correct,
-                correct_choice=lesson.quiz[a.question_index].correct,
-                explanation=lesson.quiz[a.question_index].explanation,
-                steps=lesson.quiz[a.question_index].steps,
+                correct_choice=question.correct,
+                explanation=question.explanation,
+                steps=question.steps,
                 hint_used=a.hint_used,
                 points=a.points,
                 recorded=True,
-                finished=position + 1 == total,
+                finished=len(saved.answers) == total,
             )
-            for position, a in enumerate(saved.answers)
-        ]
         if saved.finished:
             practice = not saved.counts_for_leaderboard
         elif saved.kind == "review":
@@ -226,8 +227,10 @@ class QuizService:
             questions=saved.questions,
             practice=practice,
             shown_at=now,
-            position=len(results),
-            results=results,
+            position=len(saved.answers),
+            points=[a.points for a in saved.answers],
+            right=[a.correct for a in saved.answers],
+            last=last,
             last_used=now,
         )
         if saved.finished:
@@ -322,15 +325,15 @@ class QuizService:
             recorded=True,
             finished=quiz.finished,
         )
-        quiz.results.append(result)
+        quiz.points.append(points)
+        quiz.right.append(correct)
+        quiz.last = result
         if quiz.finished:
             summary = await self._finish_personal(quiz, now_ms)
-            result = result._replace(summary=summary)
-            quiz.results[-1] = result
+            result = quiz.last = result._replace(summary=summary)
         return result
 
     async def _finish_personal(self, quiz: PersonalQuiz, now_ms: int) -> QuizSummary:
-        results = quiz.results
         counted = await self._store.finish_run(
             RunFinish(
                 run_id=quiz.run_id,
@@ -343,10 +346,10 @@ class QuizService:
                 players=(
                     PlayerTotals(
                         user_id=quiz.owner_id,
-                        points=sum(r.points for r in results),
-                        answered=len(results),
-                        correct=sum(1 for r in results if r.correct),
-                        questions=tuple((r.question_index, r.correct) for r in results),
+                        points=sum(quiz.points),
+                        answered=len(quiz.points),
+                        correct=sum(quiz.right),
+                        questions=tuple(zip(quiz.questions, quiz.right, strict=False)),
                     ),
                 ),
             )
@@ -356,17 +359,17 @@ class QuizService:
 
     @staticmethod
     def _summary(quiz: PersonalQuiz, counted: bool) -> QuizSummary:
-        results = quiz.results
+        answered = zip(quiz.questions, quiz.right, strict=False)  # the questions answered so far
         return QuizSummary(
             run_id=quiz.run_id,
             lesson_id=quiz.lesson.id,
             lesson_title=quiz.lesson.title,
             kind=quiz.kind,
-            score=sum(r.points for r in results),
-            max_score=CORRECT_POINTS * len(results),
-            correct=sum(1 for r in results if r.correct),
-            total=len(results),
-            missed=tuple(r.question_index for r in results if not r.correct),
+            score=sum(quiz.points),
+            max_score=CORRECT_POINTS * len(quiz.points),
+            correct=sum(quiz.right),
+            total=len(quiz.points),
+            missed=tuple(index for index, right in answered if not right),
             counts_for_leaderboard=counted,
         )
 

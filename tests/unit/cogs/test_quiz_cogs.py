@@ -92,9 +92,9 @@ def test_every_state_of_a_personal_quiz_fits(lesson: Lesson) -> None:
     states = [
         personal(lesson),
         personal(lesson, hinted={0}),
-        personal(lesson, position=1, results=[answer(lesson, 0, "B")]),
+        personal(lesson, position=1, last=answer(lesson, 0, "B")),
     ]
-    finished = personal(lesson, position=3, results=[answer(lesson, i, "A") for i in range(3)])
+    finished = personal(lesson, position=3, last=answer(lesson, 2, "A"))
     finished.summary = QuizSummary(
         LONGEST_RUN, SEED, lesson.title, "personal", 100, 300, 1, 3, (1, 2), False
     )
@@ -108,7 +108,7 @@ def test_final_score_offers_retry_and_review_only_when_something_was_missed(
     lesson: Lesson,
 ) -> None:
     """Review missed is disabled after a perfect run and says practice runs do not count."""
-    quiz = personal(lesson, position=3, results=[answer(lesson, i, "ABC"[i]) for i in range(3)])
+    quiz = personal(lesson, position=3, last=answer(lesson, 2, "C"))
     quiz.summary = QuizSummary(1, SEED, lesson.title, "personal", 300, 300, 3, 3, (), False)
     embeds, view = quiz_message(quiz)
     buttons = disabled(view)
@@ -122,7 +122,7 @@ def test_a_very_long_explanation_is_shortened_to_fit_next_to_the_question(
 ) -> None:
     """Feedback and question share the 6000-character budget; the explanation gives way."""
     long = " ".join(["because"] * 900)
-    quiz = personal(lesson, position=1, results=[answer(lesson, 0, "A", explanation=long)])
+    quiz = personal(lesson, position=1, last=answer(lesson, 0, "A", explanation=long))
     embeds, view = quiz_message(quiz)
     assert message_problems(embeds=embeds, view=view) == []
     assert (embeds[0].description or "").endswith("…")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 
 import pytest
@@ -18,10 +19,11 @@ from bot.quiz.errors import (
     QuizNotFinishedError,
     QuizNotFoundError,
 )
+from bot.quiz.results import AnswerResult
 from bot.quiz.service import QuizService
 from bot.store.database import Store
 from bot.store.writer import WorkerProcess
-from tests.unit.quiz.conftest import FakeClock, lost_answer
+from tests.unit.quiz.conftest import FakeClock, lost_answer, make_lesson
 from tests.unit.store.processes import writer_dies_after_committing
 
 GUILD = 42
@@ -222,7 +224,7 @@ async def test_an_answer_the_store_lost_asks_to_answer_again(
     monkeypatch.setattr(store, "record_answer", lost_answer)
     with pytest.raises(AnswerNotRecordedError, match="press your answer again"):
         await service.answer(quiz.run_id, ANN, "A", 0)
-    assert quiz.position == 0 and not quiz.results
+    assert quiz.position == 0 and not quiz.points and quiz.last is None
     monkeypatch.setattr(store, "record_answer", real)
     result = await service.answer(quiz.run_id, ANN, "A", 0)
     assert result.recorded and result.position == 0
@@ -265,7 +267,9 @@ async def test_a_quiz_continues_after_a_restart_with_its_answers_and_score(
         await after.find_personal(quiz.run_id, BOB)
     picked = await after.find_personal(quiz.run_id, ANN)
     assert (picked.position, picked.kind, picked.practice) == (1, "personal", False)
-    assert [(r.choice, r.points, r.hint_used) for r in picked.results] == [("A", 50, True)]
+    assert picked.points == [50] and picked.right == [True]
+    assert picked.last is not None
+    assert (picked.last.choice, picked.last.points, picked.last.hint_used) == ("A", 50, True)
     with pytest.raises(AlreadyAnsweredError):
         await after.answer(quiz.run_id, ANN, "A", 0)
     await after.answer(quiz.run_id, ANN, "B", 1)
@@ -307,3 +311,17 @@ async def test_a_quiz_cannot_be_picked_up_without_its_lesson(
         await blind.find_personal(quiz.run_id, ANN)
     with pytest.raises(QuizNotFoundError):
         await restarted(store, clock, lesson).find_personal(quiz.run_id + 100, ANN)
+
+
+async def test_a_quiz_keeps_one_result_object_not_one_per_answer(service: QuizService) -> None:
+    """Past answers are kept as points and marks, so the collector never walks one per answer."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", make_lesson("long-lesson", 12))
+    for position in range(12):
+        await service.answer(quiz.run_id, ANN, "ABCD"[position % 3], position)
+    gc.collect()
+    kept = [o for o in gc.get_objects() if isinstance(o, AnswerResult) and o.run_id == quiz.run_id]
+    assert kept == [quiz.last]
+    assert quiz.right == [position % 3 == position % 4 for position in range(12)]
+    summary = quiz.summary
+    assert summary is not None and summary.correct == sum(quiz.right)
+    assert summary.missed == tuple(p for p in range(12) if p % 3 != p % 4)
