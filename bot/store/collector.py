@@ -7,11 +7,14 @@ threshold plus ``gc.freeze()`` of the start-up objects cut the event loop's
 CPU per answer by about a fifth and its worst pauses from ~100 ms to ~20 ms.
 Reference cycles are still collected, just in bigger, rarer steps.
 
-A pass stops the event loop for as long as it takes to walk the young
-objects, so the threshold sets the pause. Since a quiz keeps only its last
-answer's result object (``PersonalQuiz.last``), few objects outlive a pass,
-and 10,000 keeps each pause at 4-8 ms, where 50,000 meant 12-58 ms
-(bench/RESULTS.md, open loop at 20,000 and 30,000 answers/s).
+A pass stops the event loop for as long as it takes to walk its generation,
+so the thresholds set the pauses. Since a quiz keeps only its last answer's
+result object (``PersonalQuiz.last``), few objects outlive a young pass, and
+10,000 keeps each young pause at 3-8 ms, where 50,000 meant 12-58 ms. What
+does outlive one (a quiz's few objects, kept for hours) is walked again by
+the next middle-generation pass: after every second young pass instead of
+every tenth, that pause is 6-12 ms instead of 21-38 ms, for the same total
+(bench/RESULTS.md, open loop at 30,000 answers/s).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from __future__ import annotations
 import gc
 
 YOUNG_THRESHOLD = 10_000
+MIDDLE_THRESHOLD = 2
 
 
 def tune_collector() -> None:
-    """Raise the young-generation threshold and freeze everything allocated so far."""
+    """Set the thresholds above and freeze everything allocated so far."""
     gc.collect()
-    gc.set_threshold(YOUNG_THRESHOLD, 10, 10)
+    gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, 10)
     gc.freeze()
