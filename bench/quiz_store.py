@@ -110,7 +110,7 @@ class GcPauses:
     """Record how long each garbage collection in this process stops the event loop."""
 
     def __init__(self) -> None:
-        self.pauses: list[tuple[float, float]] = []  # (when it ended, seconds)
+        self.pauses: list[tuple[float, float, int]] = []  # (when it ended, seconds, generation)
         self._started = 0.0
 
     def __enter__(self) -> GcPauses:
@@ -125,14 +125,18 @@ class GcPauses:
         if phase == "start":
             self._started = now
         else:
-            self.pauses.append((now, now - self._started))
+            self.pauses.append((now, now - self._started, info["generation"]))
 
     def between(self, start: float, stop: float) -> str:
         """Describe the pauses that ended between ``start`` and ``stop``."""
-        inside = [seconds for when, seconds in self.pauses if start <= when <= stop]
+        inside = [(seconds, gen) for when, seconds, gen in self.pauses if start <= when <= stop]
         if not inside:
             return "no GC pause"
-        return f"{len(inside)} GC pauses, longest {max(inside) * 1000:.0f} ms"
+        seconds, generation = max(inside)
+        return (
+            f"{len(inside)} GC pauses, longest {seconds * 1000:.0f} ms "
+            f"(generation {generation} of 0-2)"
+        )
 
 
 def percentile(values: list[float], q: float) -> float:

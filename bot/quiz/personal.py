@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from bot.lessons.model import Lesson, QuizQuestion
 from bot.quiz.results import AnswerResult, QuizSummary
@@ -28,17 +28,20 @@ class PersonalQuiz:
     practice: bool
     shown_at: float
     position: int = 0
-    hinted: set[int] = field(default_factory=set)
-    points: list[int] = field(default_factory=list)
+    hinted: tuple[int, ...] = ()
+    """Positions whose hint was shown."""
+    points: tuple[int, ...] = ()
     """Points of each answer given so far, in order (answer i is to ``questions[i]``)."""
-    right: list[bool] = field(default_factory=list)
+    right: tuple[bool, ...] = ()
     """Whether each answer given so far was correct, in order."""
     last: AnswerResult | None = None
     """The latest answer's full result, shown with the next question.
 
-    Only the last one is kept: a result object per answer, held for as long as
-    the quiz is (hours), made every collector pass walk one more object per
-    answer ever given; two lists of ints and bools cost it nothing.
+    A quiz is held for hours, so what it keeps is walked by the garbage
+    collector's passes (which stop the event loop) again and again: one
+    result object per answer made them grow with every answer ever given.
+    A plain tuple of ints or bools is dropped from the collector's lists at
+    its first pass; only the last result is kept as an object.
     """
     busy: bool = False
     summary: QuizSummary | None = None

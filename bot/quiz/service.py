@@ -228,8 +228,8 @@ class QuizService:
             practice=practice,
             shown_at=now,
             position=len(saved.answers),
-            points=[a.points for a in saved.answers],
-            right=[a.correct for a in saved.answers],
+            points=tuple(a.points for a in saved.answers),
+            right=tuple(a.correct for a in saved.answers),
             last=last,
             last_used=now,
         )
@@ -250,7 +250,8 @@ class QuizService:
             raise AlreadyAnsweredError()
         if not question.hint:
             return "There is no hint for this question."
-        quiz.hinted.add(quiz.position)
+        if quiz.position not in quiz.hinted:
+            quiz.hinted += (quiz.position,)
         return question.hint
 
     async def answer(
@@ -325,8 +326,8 @@ class QuizService:
             recorded=True,
             finished=quiz.finished,
         )
-        quiz.points.append(points)
-        quiz.right.append(correct)
+        quiz.points += (points,)
+        quiz.right += (correct,)
         quiz.last = result
         if quiz.finished:
             summary = await self._finish_personal(quiz, now_ms)

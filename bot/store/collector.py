@@ -8,13 +8,13 @@ CPU per answer by about a fifth and its worst pauses from ~100 ms to ~20 ms.
 Reference cycles are still collected, just in bigger, rarer steps.
 
 A pass stops the event loop for as long as it takes to walk its generation,
-so the thresholds set the pauses. Since a quiz keeps only its last answer's
-result object (``PersonalQuiz.last``), few objects outlive a young pass, and
-10,000 keeps each young pause at 3-8 ms, where 50,000 meant 12-58 ms. What
-does outlive one (a quiz's few objects, kept for hours) is walked again by
-the next middle-generation pass: after every second young pass instead of
-every tenth, that pause is 6-12 ms instead of 21-38 ms, for the same total
-(bench/RESULTS.md, open loop at 30,000 answers/s).
+so the thresholds set the pauses. Since a quiz keeps only three objects
+(``PersonalQuiz``, its last result and its summary; past answers are plain
+tuples), few objects outlive a young pass, and 10,000 keeps each young pause
+at 3-11 ms, where 50,000 meant 12-58 ms. What does outlive one is walked again
+by the next middle-generation pass: after every second young pass instead of
+every tenth, that pause was 18-28 ms instead of 51 ms in 20-second runs at
+20,000 answers/s (bench/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -91,7 +91,7 @@ def test_every_state_of_a_personal_quiz_fits(lesson: Lesson) -> None:
     """Question, hinted question, feedback and final score all fit, with ids under 100."""
     states = [
         personal(lesson),
-        personal(lesson, hinted={0}),
+        personal(lesson, hinted=(0,)),
         personal(lesson, position=1, last=answer(lesson, 0, "B")),
     ]
     finished = personal(lesson, position=3, last=answer(lesson, 2, "A"))

@@ -267,7 +267,7 @@ async def test_a_quiz_continues_after_a_restart_with_its_answers_and_score(
         await after.find_personal(quiz.run_id, BOB)
     picked = await after.find_personal(quiz.run_id, ANN)
     assert (picked.position, picked.kind, picked.practice) == (1, "personal", False)
-    assert picked.points == [50] and picked.right == [True]
+    assert picked.points == (50,) and picked.right == (True,)
     assert picked.last is not None
     assert (picked.last.choice, picked.last.points, picked.last.hint_used) == ("A", 50, True)
     with pytest.raises(AlreadyAnsweredError):
@@ -321,7 +321,8 @@ async def test_a_quiz_keeps_one_result_object_not_one_per_answer(service: QuizSe
     gc.collect()
     kept = [o for o in gc.get_objects() if isinstance(o, AnswerResult) and o.run_id == quiz.run_id]
     assert kept == [quiz.last]
-    assert quiz.right == [position % 3 == position % 4 for position in range(12)]
+    assert not any(gc.is_tracked(part) for part in (quiz.points, quiz.right, quiz.hinted))
+    assert quiz.right == tuple(position % 3 == position % 4 for position in range(12))
     summary = quiz.summary
     assert summary is not None and summary.correct == sum(quiz.right)
     assert summary.missed == tuple(p for p in range(12) if p % 3 != p % 4)
