@@ -166,10 +166,13 @@ def _play(session: ConsoleSession, console: Console, quiz: PersonalQuiz) -> Quiz
     console.write(f"{quiz.lesson.title}: {_plural(quiz.total, 'question')}. {QUIZ_HELP}")
     if quiz.practice:
         console.write("(Practice: your first completed run of this lesson is the one that counts.)")
+    show = True
     while quiz.question is not None:
-        console.write("")
-        for text in _question_text(quiz):
-            console.write(text)
+        if show:
+            console.write("")
+            for text in _question_text(quiz):
+                console.write(text)
+        show = True
         letters = "/".join(c.letter for c in quiz.question.choices)
         prompt = f"answer [{letters}, h, q]> "
         line = console.read_line(prompt, leave=STOP_QUIZ)
@@ -187,11 +190,13 @@ def _play(session: ConsoleSession, console: Console, quiz: PersonalQuiz) -> Quiz
                 f"'{line[:30]}' is not an answer. Type one letter ({letters}), h for the hint "
                 "or q to stop."
             )
+            show = False  # the question is right above: just ask again
             continue
         try:
             result = session.run(service.answer(quiz.run_id, session.user_id, line.upper()))
         except UserError as exc:
             console.write(str(exc))
+            show = False
             continue
         for text in _result_text(result, quiz.lesson.id, quiz.practice):
             console.write(text)

@@ -100,6 +100,7 @@ def test_a_word_is_not_an_answer_even_if_it_starts_with_a_letter(tmp_path: Path)
     out = _run(settings, f"quiz {SEED}\nant\ndemo compare\nb\nq\nquit\n")
     assert "'ant' is not an answer. Type one letter (A/B/C/D), h for the hint or q to stop." in out
     assert "'demo compare' is not an answer." in out
+    assert out.count("Question 1 of 3:") == 1  # asked again without printing it again
     assert "Not quite. The answer is A) Step 3" in out  # the lower-case b was the answer
     with sqlite3.connect(tmp_path / "local.db") as db:
         assert db.execute("SELECT question_index, choice FROM answers").fetchall() == [(0, "B")]
