@@ -125,6 +125,10 @@ SELECT json_group_array(c.run_id) FROM json_each(?) AS j JOIN lesson_completions
 ON c.guild_id = json_extract(j.value, '$[0]') AND c.user_id = json_extract(j.value, '$[1]')
    AND c.lesson_id = json_extract(j.value, '$[2]') AND c.run_id = json_extract(j.value, '$[3]')
 """
+COUNTED_RUNS = """
+SELECT r.id, r.counts_for_leaderboard FROM json_each(?) AS j JOIN quiz_runs AS r
+ON r.id = j.value AND r.finished_at IS NOT NULL
+"""
 MARK_COUNTED = """
 UPDATE quiz_runs SET counts_for_leaderboard = 1 WHERE id IN (SELECT value FROM json_each(?))
 """
@@ -264,21 +268,33 @@ def _json_ids(conn: sqlite3.Connection, sql: str, rows: Sequence[Any]) -> set[in
 
 
 def _finish(conn: sqlite3.Connection, finishes: list[FinishRun]) -> dict[int, bool]:
-    """Close runs and add their totals; return, per op id, whether the run counted.
+    """Close runs and add their totals; return, per op id, whether its run counts.
 
     Set-based (a handful of statements for any number of finishes), with the
     same outcome as finishing the runs one by one in order: a run finished
     already adds nothing, and of several runs claiming the same lesson for the
-    same user only the first claim counts.
+    same user only the first claim counts. Finishing is idempotent, result
+    included: a repeat reports whether the run counted when it was closed, so
+    a finish whose confirmation was lost with a writer can simply be sent again.
     """
-    counted: dict[int, bool] = {id(op): False for op in finishes}
     firsts: dict[int, FinishRun] = {}
     for op in finishes:
         firsts.setdefault(op.finish.run_id, op)  # a second finish of a run adds nothing
     open_runs = _json_ids(conn, OPEN_RUNS, list(firsts))
     closing = [op for run_id, op in firsts.items() if run_id in open_runs]
-    if not closing:
-        return counted
+    finished_before = [run_id for run_id in firsts if run_id not in open_runs]
+    run_counts: dict[int, bool] = {}
+    if finished_before:
+        found = conn.execute(COUNTED_RUNS, (json.dumps(finished_before),)).fetchall()
+        run_counts.update((run_id, bool(flag)) for run_id, flag in found)
+    if closing:
+        run_counts.update(_close(conn, closing))
+    return {id(op): run_counts.get(op.finish.run_id, False) for op in finishes}
+
+
+def _close(conn: sqlite3.Connection, closing: list[FinishRun]) -> dict[int, bool]:
+    """Close the open runs of ``closing`` and add their totals; return whether each counts."""
+    counted: dict[int, bool] = {}
     rows: list[tuple[int, int, int, int, int, bool]] = []
     claims: list[tuple[int, int, str, int, int]] = []
     for op in closing:
@@ -309,7 +325,7 @@ def _finish(conn: sqlite3.Connection, finishes: list[FinishRun]) -> dict[int, bo
     for op in closing:
         f = op.finish
         counts = f.kind == "round" or f.run_id in claimed
-        counted[id(op)] = counts
+        counted[f.run_id] = counts
         for p in f.players:
             if counts:
                 for lesson in (ALL_LESSONS, f.lesson_id):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import logging
 import sqlite3
 import time
 from collections.abc import Generator
@@ -51,8 +52,11 @@ from bot.store.records import (
     SavedRun,
     UnfinishedRound,
     UserStats,
+    WriteNotConfirmedError,
 )
 from bot.store.writer import Writer
+
+log = logging.getLogger(__name__)
 
 LEADERBOARD = """
 SELECT s.user_id, coalesce(u.name, s.user_id), s.points
@@ -268,8 +272,17 @@ class Store:
         return self._submit(user, answer_row(self._last_answer_id, answer))
 
     async def finish_run(self, finish: RunFinish) -> bool:
-        """Close a run and add its totals; return whether it counted for the leaderboard."""
-        return cast(bool, await self._write(FinishRun(finish)))
+        """Close a run and add its totals; return whether it counted for the leaderboard.
+
+        A finish lost with a writer that stopped is sent once more (to the new
+        writer): finishing is idempotent, so the retry adds nothing if the lost
+        one was committed after all, and reports how the run counted either way.
+        """
+        try:
+            return cast(bool, await self._write(FinishRun(finish)))
+        except WriteNotConfirmedError:
+            log.warning("finishing run %d was not confirmed; sending it again", finish.run_id)
+            return cast(bool, await self._write(FinishRun(finish)))
 
     async def reset_scores(self, guild_id: int) -> None:
         """Delete a guild's leaderboard scores, so every lesson's next run counts again."""

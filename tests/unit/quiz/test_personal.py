@@ -326,3 +326,19 @@ async def test_a_quiz_keeps_one_result_object_not_one_per_answer(service: QuizSe
     summary = quiz.summary
     assert summary is not None and summary.correct == sum(quiz.right)
     assert summary.missed == tuple(p for p in range(12) if p % 3 != p % 4)
+
+
+async def test_a_finish_the_writer_lost_is_sent_again_and_counts_once(
+    service: QuizService, store: Store, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer died after committing the finish: the summary still counts, points added once."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, quiz.run_id, ANN, "AB")
+    await writer_dies_after_committing(store, monkeypatch, "finish", once=True)
+    result = await service.answer(quiz.run_id, ANN, "C", 2)
+    assert list(store.path.parent.glob("died-once-*"))  # the first finish was lost, then resent
+    assert result.summary is not None and result.summary.counts_for_leaderboard
+    board = await service.leaderboard(GUILD)
+    assert [(e.user_id, e.points) for e in board] == [(ANN, 300)]
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT runs FROM user_stats").fetchall() == [(1,)]

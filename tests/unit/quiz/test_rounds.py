@@ -262,3 +262,20 @@ async def test_a_round_answer_committed_as_the_writer_died_is_confirmed_and_coun
     assert result.total == 1 and result.counts["B"] == 1
     standings = await service.finish_round(run_id)
     assert [(s.user_id, s.answered) for s in standings.standings] == [(7, 1)]
+
+
+async def test_a_round_finish_the_writer_lost_is_sent_again_and_counts_once(
+    service: QuizService, store: Store, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer died after committing the round's finish: standings come back, added once."""
+    run_id = await start(service, lesson)
+    await service.open_question(run_id)
+    await service.answer_round(run_id, 7, "u7", "A")
+    await service.close_question(run_id)
+    await writer_dies_after_committing(store, monkeypatch, "finish", once=True)
+    standings = await service.finish_round(run_id)
+    assert list(store.path.parent.glob("died-once-*"))
+    assert [(s.user_id, s.answered) for s in standings.standings] == [(7, 1)]
+    board = await service.leaderboard(GUILD)
+    assert [e.user_id for e in board] == [7]
+    assert board[0].points == standings.standings[0].points

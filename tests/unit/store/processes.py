@@ -48,11 +48,18 @@ async def kill_writer(store: Store) -> int:
     return pid
 
 
-async def writer_dies_after_committing(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the store's writers die after committing an answer and before replying.
+async def writer_dies_after_committing(
+    store: Store, monkeypatch: pytest.MonkeyPatch, what: str = "answer", *, once: bool = False
+) -> None:
+    """Make the store's writers die after committing ``what`` (answer, finish), before replying.
 
-    The current writer is killed first, so the next write starts one of those.
+    The current writer is killed first, so the next write starts one of those;
+    with ``once`` only that one dies, and the writers after it work.
     ``monkeypatch.setattr(WorkerProcess, "MODULE", ...)`` (or the test's end) undoes it.
     """
     await kill_writer(store)
+    monkeypatch.setenv("DIE_AFTER", what)
+    if once:
+        mark = store.path.parent / f"died-once-{time.monotonic_ns()}"
+        monkeypatch.setenv("DIE_ONCE", str(mark))
     monkeypatch.setattr(WorkerProcess, "MODULE", DYING_WORKER)
