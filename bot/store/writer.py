@@ -21,6 +21,7 @@ op it held fails with ``WriterStoppedError``. The next batch starts a new worker
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -221,7 +222,10 @@ class WorkerProcess:
     async def kill(self) -> None:
         """Kill the worker and reap it."""
         if self._process.returncode is None:
-            self._process.kill()
+            # It may have exited already, its exit not yet reported to the loop:
+            # then there is nothing to kill, and wait() below still reaps it.
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
         self._requests.close()
         await self._process.wait()
 

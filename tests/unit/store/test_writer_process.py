@@ -123,6 +123,36 @@ async def test_an_answer_committed_just_before_the_writer_died_is_confirmed_afte
     assert later == answer_id + 1
 
 
+class ExitedProcess:
+    """A worker process that has exited, its exit not yet reported to the loop."""
+
+    returncode = None
+    pid = 4242
+
+    def __init__(self) -> None:
+        self.stdin = io.BytesIO()
+        self.stdout = io.BytesIO()
+        self.waited = False
+
+    def kill(self) -> None:
+        raise ProcessLookupError  # what asyncio raises for a process already gone
+
+    async def wait(self) -> int:
+        self.waited = True
+        return -9
+
+
+async def test_killing_a_worker_that_already_exited_just_reaps_it() -> None:
+    """kill() on a worker that died first reaps it instead of raising.
+
+    A dead worker's answers are looked up once it is reaped; a kill that
+    raised skipped that lookup and failed answers that were committed.
+    """
+    process = ExitedProcess()
+    await WorkerProcess(process).kill()  # type: ignore[arg-type]
+    assert process.waited and process.stdin.closed
+
+
 async def test_a_database_the_writer_cannot_open_is_reported_by_its_own_error(
     tmp_path: Path,
 ) -> None:
