@@ -41,10 +41,11 @@ async def kill_writer(store: Store) -> int:
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     assert await wait_gone(pid)
-    for _ in range(500):  # the reply task notices the end of the pipe
+    for _ in range(1500):  # up to 15 s, until the reply task notices the end of the pipe
         if store.writer_pid is None:
             break
         await asyncio.sleep(0.01)
+    assert store.writer_pid is None, "the store did not notice its writer died"
     return pid
 
 
