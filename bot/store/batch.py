@@ -293,7 +293,7 @@ def _finish(conn: sqlite3.Connection, finishes: list[FinishRun]) -> dict[int, bo
 
 
 def _close(conn: sqlite3.Connection, closing: list[FinishRun]) -> dict[int, bool]:
-    """Close the open runs of ``closing`` and add their totals; return whether each counts."""
+    """Close the open runs of ``closing`` and add their totals; return, per run id, if it counts."""
     counted: dict[int, bool] = {}
     rows: list[tuple[int, int, int, int, int, bool]] = []
     claims: list[tuple[int, int, str, int, int]] = []
