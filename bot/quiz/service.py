@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from bot.errors import OptionError
-from bot.lessons.model import Lesson
+from bot.lessons.model import Lesson, QuizQuestion
 from bot.quiz.calendar import day_number, week_number
 from bot.quiz.errors import (
     AlreadyAnsweredError,
@@ -74,6 +74,37 @@ def _wall_ms() -> int:
 
 def _guild(guild_id: int | None) -> int:
     return NO_GUILD if guild_id is None else guild_id
+
+
+def _recorded(
+    run_id: int,
+    answer_id: int,
+    position: int,
+    question: QuizQuestion,
+    question_index: int,
+    choice: str,
+    correct: bool,
+    hint_used: bool,
+    points: int,
+    *,
+    finished: bool,
+) -> AnswerResult:
+    """Return the result of a committed answer: what was chosen, and the question's answer."""
+    return AnswerResult(
+        run_id=run_id,
+        answer_id=answer_id,
+        position=position,
+        question_index=question_index,
+        choice=choice,
+        correct=correct,
+        correct_choice=question.correct,
+        explanation=question.explanation,
+        steps=question.steps,
+        hint_used=hint_used,
+        points=points,
+        recorded=True,
+        finished=finished,
+    )
 
 
 class QuizService:
@@ -192,20 +223,16 @@ class QuizService:
         last: AnswerResult | None = None
         if saved.answers:
             a = saved.answers[-1]
-            question = lesson.quiz[a.question_index]
-            last = AnswerResult(
-                run_id=run_id,
-                answer_id=a.answer_id,
-                position=len(saved.answers) - 1,
-                question_index=a.question_index,
-                choice=a.choice,
-                correct=a.correct,
-                correct_choice=question.correct,
-                explanation=question.explanation,
-                steps=question.steps,
-                hint_used=a.hint_used,
-                points=a.points,
-                recorded=True,
+            last = _recorded(
+                run_id,
+                a.answer_id,
+                len(saved.answers) - 1,
+                lesson.quiz[a.question_index],
+                a.question_index,
+                a.choice,
+                a.correct,
+                a.hint_used,
+                a.points,
                 finished=len(saved.answers) == total,
             )
         if saved.finished:
@@ -311,19 +338,16 @@ class QuizService:
             quiz.busy = False
         quiz.position = current + 1
         quiz.shown_at = self._clock()
-        result = AnswerResult(
-            run_id=run_id,
-            answer_id=answer_id,
-            position=current,
-            question_index=index,
-            choice=letter,
-            correct=correct,
-            correct_choice=question.correct,
-            explanation=question.explanation,
-            steps=question.steps,
-            hint_used=hint_used,
-            points=points,
-            recorded=True,
+        result = _recorded(
+            run_id,
+            answer_id,
+            current,
+            question,
+            index,
+            letter,
+            correct,
+            hint_used,
+            points,
             finished=quiz.finished,
         )
         quiz.points += (points,)
