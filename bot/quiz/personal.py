@@ -15,7 +15,7 @@ class PersonalQuiz:
 
     Front ends read it to render the current question; only ``QuizService``
     changes it. ``questions`` are indexes into ``lesson.quiz``; ``position`` is
-    the place of the current question in ``questions``.
+    the place of the current question in ``questions``: the number of answers given.
     """
 
     run_id: int
@@ -27,7 +27,6 @@ class PersonalQuiz:
     questions: tuple[int, ...]
     practice: bool
     shown_at: float
-    position: int = 0
     hinted: tuple[int, ...] = ()
     """Positions whose hint was shown."""
     points: tuple[int, ...] = ()
@@ -46,6 +45,11 @@ class PersonalQuiz:
     busy: bool = False
     summary: QuizSummary | None = None
     last_used: float = 0.0
+
+    @property
+    def position(self) -> int:
+        """Return the place of the current question in ``questions`` (answers given so far)."""
+        return len(self.points)
 
     @property
     def total(self) -> int:

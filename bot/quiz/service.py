@@ -254,7 +254,6 @@ class QuizService:
             questions=saved.questions,
             practice=practice,
             shown_at=now,
-            position=len(saved.answers),
             points=tuple(a.points for a in saved.answers),
             right=tuple(a.correct for a in saved.answers),
             last=last,
@@ -336,7 +335,8 @@ class QuizService:
             raise AnswerNotRecordedError() from None
         finally:
             quiz.busy = False
-        quiz.position = current + 1
+        quiz.points += (points,)  # the quiz moves on to its next question
+        quiz.right += (correct,)
         quiz.shown_at = self._clock()
         result = _recorded(
             run_id,
@@ -350,8 +350,6 @@ class QuizService:
             points,
             finished=quiz.finished,
         )
-        quiz.points += (points,)
-        quiz.right += (correct,)
         quiz.last = result
         if quiz.finished:
             summary = await self._finish_personal(quiz, now_ms)

@@ -50,7 +50,8 @@ def personal(lesson: Lesson, position: int = 0, **changes: object) -> PersonalQu
         questions=tuple(range(len(lesson.quiz))),
         practice=False,
         shown_at=0.0,
-        position=position,
+        points=(0,) * position,  # ``position`` answers given
+        right=(False,) * position,
     )
     for name, value in changes.items():
         setattr(quiz, name, value)
