@@ -8,8 +8,11 @@ depend on the machine's speed; the countdown itself runs as in production.
 from __future__ import annotations
 
 import re
+import sqlite3
 from pathlib import Path
 from typing import cast
+
+import pytest
 
 from bot.app import StudyBot
 from bot.cogs.rounds import INTERRUPTED, STOPPED, RoundsCog
@@ -18,6 +21,8 @@ from tests.e2e.test_lessons_e2e import SEED
 from tests.e2e.test_quiz_e2e import answered, quizbot
 from tests.fakediscord import FakeDiscord, Perm, StoredMessage
 from tests.fakediscord.entities import FakeMember
+from tests.unit.quiz.conftest import lost_answer
+from tests.unit.store.processes import writer_dies_after_committing
 
 
 def rounds_cog(bot: StudyBot) -> RoundsCog:
@@ -271,3 +276,54 @@ async def test_the_countdown_edits_the_question_in_place(
         cog.close_question_now(run)
         await closed(fake_discord, first.id)
     fake_discord.assert_clean()
+
+
+async def test_round_answers_the_writer_lost_or_committed_as_it_died(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A lost answer asks for another press; one committed as the writer died counts once.
+
+    The first writer process dies right after committing bob's answer and
+    before saying so (a real process exit, not a stand-in), so the bot has to
+    find out from the database that bob's answer is on disk.
+    """
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    alice = fake_discord.member
+    bob = fake_discord.add_member("bob")
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        cog = rounds_cog(bot)
+        await answered(
+            fake_discord,
+            await fake_discord.slash("quiz round", {"lesson": SEED, "seconds": 30}, user=ada),
+        )
+        run, first = await question(fake_discord, 0)
+
+        real = bot.store.record_answer
+        monkeypatch.setattr(bot.store, "record_answer", lost_answer)
+        lost = await press(fake_discord, first, f"sb:rd:{run}:0:A", alice)
+        assert lost.ephemeral
+        assert "not recorded" in lost.text and "press your answer again" in lost.text
+        monkeypatch.setattr(bot.store, "record_answer", real)
+        given = await press(fake_discord, first, f"sb:rd:{run}:0:A", alice)
+        assert "Recorded: **A**" in given.text
+
+        await writer_dies_after_committing(bot.store, monkeypatch, once=True)
+        kept = await press(fake_discord, first, f"sb:rd:{run}:0:B", bob)
+        assert kept.ephemeral
+        assert "Recorded: **B**" in kept.text
+        again = await press(fake_discord, first, f"sb:rd:{run}:0:C", bob)
+        assert "already answered" in again.text
+
+        cog.close_question_now(run)
+        result = await closed(fake_discord, first.id)
+        assert "A: 1 ✅" in result.text
+        assert "B: 1" in result.text and "C: 0" in result.text
+    fake_discord.assert_clean()
+    with sqlite3.connect(tmp_path / "db.sqlite") as db:
+        stored = db.execute(
+            "SELECT user_id, choice FROM answers WHERE run_id = ? ORDER BY choice", (run,)
+        ).fetchall()
+    assert stored == [(alice.user.id, "A"), (bob.user.id, "B")]
