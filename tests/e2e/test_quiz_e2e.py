@@ -18,10 +18,12 @@ import pytest
 from bot.app import StudyBot, build_services, create_bot, load_content
 from bot.config import DEFAULT_CONTENT_DIR, Settings
 from bot.store.database import Store
+from bot.store.records import ALL_TIME
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_lessons_e2e import SEED
 from tests.fakediscord import FakeDiscord, StoredMessage
 from tests.unit.quiz.conftest import lost_answer
+from tests.unit.store.processes import writer_dies_after_committing
 
 
 @contextlib.asynccontextmanager
@@ -280,3 +282,43 @@ async def test_an_answer_the_database_lost_asks_to_press_again(
         )
         assert "✅ Right" in message.text and "question 2 of 3" in message.text
     fake_discord.assert_clean()
+
+
+async def test_a_quiz_goes_on_when_its_writer_dies_after_committing(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Writers that die between a commit and its reply (an answer, then the finish) lose nothing.
+
+    Each time the dying writer is a real process that exits after COMMIT, so the
+    bot has to find out what is on disk: the answer is confirmed and the quiz
+    moves on; the finish is sent again and the final score counts once.
+    """
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        message = await answered(
+            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
+        )
+        run = run_of(message)
+        await writer_dies_after_committing(bot.store, monkeypatch, once=True)
+        message = await press(fake_discord, message, quiz_id(run, 0, "aA"))
+        assert "✅ Right" in message.text and "question 2 of 3" in message.text
+
+        message = await press(fake_discord, message, quiz_id(run, 1, "aB"))
+        await writer_dies_after_committing(bot.store, monkeypatch, "finish", once=True)
+        message = await press(fake_discord, message, quiz_id(run, 2, "aC"))
+        assert "Quiz finished" in message.text
+        assert "300 / 300 points" in message.text
+        assert "This run counts for the leaderboard." in message.text
+
+        board = await answered(fake_discord, await fake_discord.slash("leaderboard", {}))
+        assert "300" in board.text
+    fake_discord.assert_clean()
+    with sqlite3.connect(tmp_path / "db.sqlite") as db:
+        answers = db.execute("SELECT count(*) FROM answers WHERE run_id = ?", (run,)).fetchone()
+        points = db.execute(
+            "SELECT points FROM scores WHERE lesson_id = ? AND week = ?", (SEED, ALL_TIME)
+        ).fetchall()
+    assert answers == (3,)
+    assert points == [(300,)]
