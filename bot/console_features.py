@@ -201,11 +201,20 @@ def _play(session: ConsoleSession, console: Console, quiz: PersonalQuiz) -> Quiz
         for text in _result_text(result, quiz.lesson.id, quiz.practice):
             console.write(text)
         if result.summary is not None:
-            console.write("")
-            for text in _summary_text(result.summary):
-                console.write(text)
-            return result.summary
+            return _show_summary(console, result.summary)
+    if quiz.summary is None:  # the last answer was saved but not the final score: once more
+        try:
+            return _show_summary(console, session.run(service.summary(quiz.run_id, quiz.owner_id)))
+        except UserError as exc:
+            console.write(str(exc))
     return None
+
+
+def _show_summary(console: Console, summary: QuizSummary) -> QuizSummary:
+    console.write("")
+    for text in _summary_text(summary):
+        console.write(text)
+    return summary
 
 
 class QuizCommand:

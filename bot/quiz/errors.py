@@ -89,3 +89,13 @@ class AnswerNotRecordedError(QuizError):
             "Your answer was not recorded: the quiz database restarted just then. "
             "Please press your answer again."
         )
+
+
+class FinishNotRecordedError(QuizError):
+    """The last answer was committed, but closing the run (its final score) was not."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your answer was recorded, but the quiz's final score could not be saved just "
+            "then. Answer again (any choice) to save it."
+        )

@@ -8,6 +8,7 @@ the store before a result says ``recorded=True``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import Literal
@@ -18,6 +19,7 @@ from bot.quiz.calendar import day_number, week_number
 from bot.quiz.errors import (
     AlreadyAnsweredError,
     AnswerNotRecordedError,
+    FinishNotRecordedError,
     InvalidChoiceError,
     NoRoundRunningError,
     NothingToReviewError,
@@ -66,6 +68,8 @@ SESSION_IDLE_SECONDS = 2 * 60 * 60
 """Personal quizzes idle this long are forgotten (their buttons say the quiz is gone)."""
 
 PRUNE_EVERY_SECONDS = 60.0
+
+log = logging.getLogger(__name__)
 
 
 def _wall_ms() -> int:
@@ -294,6 +298,8 @@ class QuizService:
             quiz = await self.find_personal(run_id, user_id)
         current = quiz.position
         if current >= len(quiz.questions):
+            if quiz.summary is None and quiz.last is not None and not quiz.busy:
+                return await self._close_quiz(quiz, self._wall_ms())
             raise QuizFinishedError()
         index = quiz.questions[current]
         question = quiz.lesson.quiz[index]
@@ -352,9 +358,27 @@ class QuizService:
         )
         quiz.last = result
         if quiz.finished:
-            summary = await self._finish_personal(quiz, now_ms)
-            result = quiz.last = result._replace(summary=summary)
+            return await self._close_quiz(quiz, now_ms)
         return result
+
+    async def _close_quiz(self, quiz: PersonalQuiz, now_ms: int) -> AnswerResult:
+        """Close a quiz whose last answer is committed; return that answer with the summary.
+
+        Called right after the last answer, and again by any later press while
+        the close has not been saved (so a quiz is never stuck between its last
+        answer and its final score: closing is idempotent).
+        """
+        assert quiz.last is not None
+        quiz.busy = True
+        try:
+            summary = await self._finish_personal(quiz, now_ms)
+        except Exception as exc:
+            log.error("could not close quiz run %d: %s", quiz.run_id, exc)
+            raise FinishNotRecordedError() from exc
+        finally:
+            quiz.busy = False
+        quiz.last = quiz.last._replace(summary=summary)
+        return quiz.last
 
     async def _finish_personal(self, quiz: PersonalQuiz, now_ms: int) -> QuizSummary:
         counted = await self._store.finish_run(
@@ -402,7 +426,7 @@ class QuizService:
         if not quiz.finished:
             raise QuizNotFinishedError()
         if quiz.summary is None:
-            await self._finish_personal(quiz, self._wall_ms())
+            await self._close_quiz(quiz, self._wall_ms())
         assert quiz.summary is not None
         return quiz.summary
 
@@ -414,17 +438,11 @@ class QuizService:
     async def review_missed(self, run_id: int, user_id: int) -> PersonalQuiz:
         """Start a practice run of only the questions missed in the finished run ``run_id``."""
         quiz = await self.find_personal(run_id, user_id)
-        if quiz.summary is None:
-            raise QuizNotFinishedError()
-        if not quiz.summary.missed:
+        summary = await self.summary(run_id, user_id)  # saves a close that failed before
+        if not summary.missed:
             raise NothingToReviewError()
         return await self._start(
-            "review",
-            quiz.guild_id,
-            user_id,
-            quiz.owner_name,
-            quiz.lesson,
-            quiz.summary.missed,
+            "review", quiz.guild_id, user_id, quiz.owner_name, quiz.lesson, summary.missed
         )
 
     # --- timed channel rounds -------------------------------------------------------

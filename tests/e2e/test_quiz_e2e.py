@@ -19,6 +19,7 @@ from bot.app import StudyBot, build_services, create_bot, load_content
 from bot.config import DEFAULT_CONTENT_DIR, Settings
 from bot.store.database import Store
 from bot.store.records import ALL_TIME
+from bot.store.writer import WorkerProcess
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_lessons_e2e import SEED
 from tests.fakediscord import FakeDiscord, StoredMessage
@@ -322,3 +323,34 @@ async def test_a_quiz_goes_on_when_its_writer_dies_after_committing(
         ).fetchall()
     assert answers == (3,)
     assert points == [(300,)]
+
+
+async def test_a_quiz_whose_score_was_not_saved_is_closed_by_the_next_press(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The last answer is saved but not the close: the user is told, and a press finishes it."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        message = await answered(
+            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
+        )
+        run = run_of(message)
+        message = await press(fake_discord, message, quiz_id(run, 0, "aA"))
+        message = await press(fake_discord, message, quiz_id(run, 1, "aB"))
+        await writer_dies_after_committing(bot.store, monkeypatch, "finish")
+        note = await followup(
+            fake_discord, await fake_discord.click(message.id, quiz_id(run, 2, "aC"))
+        )
+        assert note.ephemeral
+        assert "final score could not be saved" in note.text
+
+        monkeypatch.setattr(WorkerProcess, "MODULE", "bot.store.write_worker")
+        message = await press(
+            fake_discord, fake_discord.messages[message.id], quiz_id(run, 2, "aA")
+        )
+        assert "Quiz finished" in message.text
+        assert "300 / 300 points" in message.text
+        assert quiz_id(run, 3, "r") in message.custom_ids()
+    fake_discord.assert_clean()

@@ -12,6 +12,7 @@ from bot.lessons.model import Lesson
 from bot.quiz.errors import (
     AlreadyAnsweredError,
     AnswerNotRecordedError,
+    FinishNotRecordedError,
     InvalidChoiceError,
     NothingToReviewError,
     NotYourQuizError,
@@ -342,3 +343,35 @@ async def test_a_finish_the_writer_lost_is_sent_again_and_counts_once(
     assert [(e.user_id, e.points) for e in board] == [(ANN, 300)]
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT runs FROM user_stats").fetchall() == [(1,)]
+
+
+async def test_a_quiz_whose_close_was_not_saved_is_closed_by_the_next_press(
+    service: QuizService, store: Store, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last answer is saved but every writer dies on the close: the next press closes it.
+
+    Before, the quiz stayed between its last answer and its score for good:
+    every press said "already finished, use Retry" with no Retry to press.
+    """
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, quiz.run_id, ANN, "A" * (quiz.total - 1))
+    await writer_dies_after_committing(store, monkeypatch, "finish")
+    with pytest.raises(FinishNotRecordedError, match="Answer again"):
+        await service.answer(quiz.run_id, ANN, "B", quiz.total - 1)
+    assert quiz.finished and quiz.summary is None
+    assert quiz.last is not None and quiz.last.recorded and quiz.last.choice == "B"
+
+    monkeypatch.setattr(WorkerProcess, "MODULE", "bot.store.write_worker")
+    result = await service.answer(quiz.run_id, ANN, "C", quiz.total - 1)
+    assert result.choice == "B" and result.position == quiz.total - 1  # the answer that counts
+    assert result.summary is not None and result.summary.counts_for_leaderboard
+    assert result.summary.total == quiz.total
+    with pytest.raises(QuizFinishedError):
+        await service.answer(quiz.run_id, ANN, "A", quiz.total - 1)
+    review = await service.review_missed(quiz.run_id, ANN)
+    assert review.questions == result.summary.missed
+    (entry,) = await service.leaderboard(GUILD)
+    assert entry.points == result.summary.score
+    with sqlite3.connect(store.path) as db:
+        answers = db.execute("SELECT count(*) FROM answers WHERE run_id = ?", (quiz.run_id,))
+        assert answers.fetchone() == (quiz.total,)
