@@ -63,6 +63,35 @@ class GuildOnlyError(UserError):
         super().__init__("Quiz rounds run in a server channel, not in direct messages.")
 
 
+class CannotPostError(UserError):
+    """The bot may not post the round's questions in this channel."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(
+            f"I can't run a round here: in this channel I am missing {', '.join(missing)}. "
+            "Give me those permissions here, or start the round in another channel."
+        )
+
+
+def missing_for_rounds(interaction: discord.Interaction[Any]) -> list[str]:
+    """Return the permissions the bot lacks in this channel to post a round's questions.
+
+    The interaction's reply is a webhook and always works, but each question
+    is a channel message with an embed: without checking first, the round would
+    be announced and then fail at its first question, with no word to anyone.
+    """
+    have = interaction.app_permissions
+    in_thread = isinstance(interaction.channel, discord.Thread)
+    needed = {
+        "View Channel": have.view_channel,
+        "Send Messages in Threads" if in_thread else "Send Messages": (
+            have.send_messages_in_threads if in_thread else have.send_messages
+        ),
+        "Embed Links": have.embed_links,
+    }
+    return [name for name, granted in needed.items() if not granted]
+
+
 def may_run_rounds(interaction: discord.Interaction[Any], role: str | None) -> bool:
     """Return whether the caller has Manage Server or the quiz-master role (name or id)."""
     if interaction.permissions.manage_guild:
@@ -288,6 +317,9 @@ class RoundsCog(commands.Cog):
         role = self.bot.settings.quiz_master_role
         if not may_run_rounds(interaction, role):
             raise NotQuizMasterError(role)
+        missing = missing_for_rounds(interaction)
+        if missing:
+            raise CannotPostError(missing)
         service = self.service
         if service.round_in(channel_id) is not None:
             raise RoundAlreadyRunningError()

@@ -327,3 +327,26 @@ async def test_round_answers_the_writer_lost_or_committed_as_it_died(
             "SELECT user_id, choice FROM answers WHERE run_id = ? ORDER BY choice", (run,)
         ).fetchall()
     assert stored == [(alice.user.id, "A"), (bob.user.id, "B")]
+
+
+async def test_a_round_is_refused_where_the_bot_cannot_post_its_questions(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Without Send Messages and Embed Links the starter is told, and nothing is announced."""
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    guild = fake_discord.guild
+    guild.members[fake_discord.bot_user.id].permissions = Perm.DEFAULT_BOT & ~(
+        Perm.SEND_MESSAGES | Perm.EMBED_LINKS
+    )
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        rounds_cog(bot)
+        refused = await answered(
+            fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+        )
+        assert refused.ephemeral
+        assert "missing Send Messages, Embed Links" in refused.text
+        assert rounds_cog(bot).service.round_in(fake_discord.channel.id) is None
+        assert not [
+            m for m in fake_discord.messages.in_channel(fake_discord.channel.id) if not m.ephemeral
+        ]
+    fake_discord.assert_clean()
