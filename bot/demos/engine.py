@@ -86,7 +86,7 @@ def validate_options(
     for index, value in enumerate(given):
         default = DEFAULT_DURATIONS[index % len(DEFAULT_DURATIONS)]
         chosen.append(default if value is None else _check_duration(f"task{index + 1}", value))
-    pattern = chosen or list(DEFAULT_DURATIONS)
+    pattern = tuple(chosen) or DEFAULT_DURATIONS  # a copy: chosen grows below
     while len(chosen) < count:
         chosen.append(pattern[len(chosen) % len(pattern)])
     if mode == "semaphore":

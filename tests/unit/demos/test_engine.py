@@ -152,6 +152,21 @@ def test_unknown_mode_and_defaults() -> None:
         validate_options("semaphore", limit=5)
 
 
+def test_semaphore_tasks_cycle_through_the_given_durations() -> None:
+    """Extra semaphore tasks repeat the durations given, in order (task4 is task2's)."""
+    assert validate_options("semaphore", [2.0, 3.0]).durations == (2.0, 3.0, 2.0, 3.0)
+    assert validate_options("semaphore", [1.0, 2.0, 3.0], tasks=7).durations == (
+        1.0,
+        2.0,
+        3.0,
+        1.0,
+        2.0,
+        3.0,
+        1.0,
+    )
+    assert validate_options("semaphore", [None, 3.0]).durations == (1.0, 3.0, 1.0, 3.0)
+
+
 async def test_cancelled_run_ends_cleanly_and_says_so() -> None:
     """Cancelling a run cancels its tasks, records it, and reports it as cancelled."""
     handle = start_demo(validate_options("fire_and_forget", [5.0, 5.0]))
