@@ -243,9 +243,10 @@ class QuizCommand:
             quiz = self.session.run(
                 service.start_personal(None, user, self.session.user_name, lesson)
             )
-        summary = _play(self.session, console, quiz)
-        if summary is not None:
-            self.last_run = summary.run_id
+        # Retry and review start from the latest run, even one stopped part-way
+        # (a run leads to one retry or review, so not the one this came from).
+        self.last_run = quiz.run_id
+        _play(self.session, console, quiz)
 
 
 def _leaderboard(session: ConsoleSession, console: Console, args: list[str]) -> None:

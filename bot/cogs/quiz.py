@@ -158,8 +158,13 @@ def quiz_message(quiz: PersonalQuiz) -> tuple[list[discord.Embed], discord.ui.Vi
         summary = quiz.summary
         assert summary is not None
         main = summary_embed(summary, quiz.lesson)
-        items.append(QuizButton(quiz.run_id, quiz.position, RETRY))
-        items.append(QuizButton(quiz.run_id, quiz.position, REVIEW, disabled=not summary.missed))
+        # Once one was pressed the new run is below, with buttons of its own.
+        items.append(QuizButton(quiz.run_id, quiz.position, RETRY, disabled=quiz.followed))
+        items.append(
+            QuizButton(
+                quiz.run_id, quiz.position, REVIEW, disabled=quiz.followed or not summary.missed
+            )
+        )
     else:
         main = question_embed(quiz)
         question = quiz.question
@@ -265,6 +270,8 @@ class QuizButton(
                 fresh = await service.review_missed(self.run_id, user_id)
             embeds, view = quiz_message(fresh)
             await interaction.followup.send(embeds=embeds, view=view)
+            embeds, view = quiz_message(quiz)  # its Retry and Review are spent now
+            await interaction.edit_original_response(embeds=embeds, view=view)
             return
         await service.answer(self.run_id, user_id, self.action[1:], self.position)
         embeds, view = quiz_message(quiz)

@@ -99,3 +99,13 @@ class FinishNotRecordedError(QuizError):
             "Your answer was recorded, but the quiz's final score could not be saved just "
             "then. Answer again (any choice) to save it."
         )
+
+
+class AlreadyFollowedError(QuizError):
+    """Retry or Review was pressed again on a run that already led to a new one."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "You already started a new run from this quiz: it is in a message below. "
+            "Its own Retry and Review buttons appear when you finish it."
+        )

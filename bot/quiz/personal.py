@@ -43,6 +43,8 @@ class PersonalQuiz:
     its first pass; only the last result is kept as an object.
     """
     busy: bool = False
+    followed: bool = False
+    """A retry or review was started from this finished run: one, so a double tap starts one."""
     summary: QuizSummary | None = None
     last_used: float = 0.0
 

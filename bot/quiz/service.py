@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 from bot.errors import OptionError
@@ -18,6 +19,7 @@ from bot.lessons.model import Lesson, QuizQuestion
 from bot.quiz.calendar import day_number, week_number
 from bot.quiz.errors import (
     AlreadyAnsweredError,
+    AlreadyFollowedError,
     AnswerNotRecordedError,
     FinishNotRecordedError,
     InvalidChoiceError,
@@ -109,6 +111,24 @@ def _recorded(
         recorded=True,
         finished=finished,
     )
+
+
+@contextmanager
+def _following(quiz: PersonalQuiz) -> Iterator[None]:
+    """Hold the one run that may follow ``quiz`` (a retry or a review) while it starts.
+
+    One per run: each is a new public message, so a double tap on Retry must
+    not post two quizzes. Taken before the start's await, so a press that
+    arrives meanwhile is refused; a start that fails gives it back.
+    """
+    if quiz.followed:
+        raise AlreadyFollowedError()
+    quiz.followed = True
+    try:
+        yield
+    except BaseException:
+        quiz.followed = False
+        raise
 
 
 class QuizService:
@@ -431,9 +451,10 @@ class QuizService:
         return quiz.summary
 
     async def retry(self, run_id: int, user_id: int) -> PersonalQuiz:
-        """Start the same lesson again for the owner of ``run_id``."""
+        """Start the same lesson again for the owner of ``run_id`` (once per run)."""
         quiz = await self.find_personal(run_id, user_id)
-        return await self.start_personal(quiz.guild_id, user_id, quiz.owner_name, quiz.lesson)
+        with _following(quiz):
+            return await self.start_personal(quiz.guild_id, user_id, quiz.owner_name, quiz.lesson)
 
     async def review_missed(self, run_id: int, user_id: int) -> PersonalQuiz:
         """Start a practice run of only the questions missed in the finished run ``run_id``."""
@@ -441,9 +462,10 @@ class QuizService:
         summary = await self.summary(run_id, user_id)  # saves a close that failed before
         if not summary.missed:
             raise NothingToReviewError()
-        return await self._start(
-            "review", quiz.guild_id, user_id, quiz.owner_name, quiz.lesson, summary.missed
-        )
+        with _following(quiz):
+            return await self._start(
+                "review", quiz.guild_id, user_id, quiz.owner_name, quiz.lesson, summary.missed
+            )
 
     # --- timed channel rounds -------------------------------------------------------
 

@@ -101,6 +101,16 @@ async def press(fake: FakeDiscord, message: StoredMessage, custom_id: str) -> St
     return await edited(fake, message.id, before + 1)
 
 
+async def retry_spent(fake: FakeDiscord, message_id: int, run: int, position: int) -> StoredMessage:
+    """Wait until the finished quiz's Retry is disabled (a retry or review was started)."""
+
+    def spent() -> StoredMessage | None:
+        found = fake.messages[message_id]
+        return found if found.component(quiz_id(run, position, "r"))["disabled"] else None
+
+    return await fake.wait_for(spent, what=f"Retry of run {run} disabled")
+
+
 async def test_a_personal_quiz_from_hint_to_review(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
@@ -152,9 +162,13 @@ async def test_a_personal_quiz_from_hint_to_review(
         assert "1 of 1 right" in review.text
         assert "Review runs are practice" in review.text
         assert review.component(quiz_id(review_run, 1, "m"))["disabled"]
+        # The first run led to its review: its Retry and Review are spent, so a
+        # second tap cannot post another quiz; the review's own Retry is live.
+        spent = await retry_spent(fake_discord, message.id, run, 3)
+        assert spent.component(quiz_id(run, 3, "m"))["disabled"]
 
         retry = await followup(
-            fake_discord, await fake_discord.click(message.id, quiz_id(run, 3, "r"))
+            fake_discord, await fake_discord.click(review.id, quiz_id(review_run, 1, "r"))
         )
         assert "question 1 of 3" in retry.text
         assert "practice run" in retry.text
@@ -353,4 +367,27 @@ async def test_a_quiz_whose_score_was_not_saved_is_closed_by_the_next_press(
         assert "Quiz finished" in message.text
         assert "300 / 300 points" in message.text
         assert quiz_id(run, 3, "r") in message.custom_ids()
+    fake_discord.assert_clean()
+
+
+async def test_a_double_tap_on_retry_posts_one_quiz(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Two presses of Retry before the first is handled start one run; the other is told."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        message = await answered(
+            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
+        )
+        run = run_of(message)
+        for position, letter in enumerate("ABC"):
+            message = await press(fake_discord, message, quiz_id(run, position, "a" + letter))
+        assert "Quiz finished" in message.text
+        first = await fake_discord.click(message.id, quiz_id(run, 3, "r"))
+        second = await fake_discord.click(message.id, quiz_id(run, 3, "r"))
+        replies = [await followup(fake_discord, first), await followup(fake_discord, second)]
+        quizzes = [r for r in replies if "question 1 of 3" in r.text]
+        refusals = [r for r in replies if "already started a new run" in r.text]
+        assert len(quizzes) == 1 and not quizzes[0].ephemeral
+        assert len(refusals) == 1 and refusals[0].ephemeral
+        await retry_spent(fake_discord, message.id, run, 3)
     fake_discord.assert_clean()

@@ -52,12 +52,26 @@ def test_quiz_then_leaderboard_and_stats(tmp_path: Path) -> None:
 def test_second_run_is_practice_and_review_covers_missed(tmp_path: Path) -> None:
     """Only the first completed run counts; review asks only the missed question."""
     settings = Settings(database_path=tmp_path / "local.db")
-    _run(settings, f"quiz {SEED}\nA\nB\nD\nquit\n")
-    out = _run(settings, f"quiz {SEED}\nA\nB\nC\nquiz review\nquit\n")
+    _run(settings, f"quiz {SEED}\nA\nB\nC\nquit\n")
+    out = _run(settings, f"quiz {SEED}\nA\nA\nC\nquiz review\nB\nquit\n")
     assert "Practice run: only your first completed run" in out
     assert "(practice)" in out and "+100 points" not in out
+    review = out[out.rindex("2/3 correct") :]  # after the second run's score
+    assert "1 question." in review  # only the one missed (question 2)
+    assert "In the parallel execution" in review
+    assert "1/1 correct" in review
     assert "Finish a quiz first" not in out
-    assert "You got them all" in out or "nothing to review" in out.lower()
+
+
+def test_retry_after_stopping_part_way(tmp_path: Path) -> None:
+    """quiz retry starts from the latest run, even one stopped part-way; review waits for it."""
+    settings = Settings(database_path=tmp_path / "local.db")
+    out = _run(
+        settings, f"quiz {SEED}\nA\nB\nC\nquiz retry\nA\nq\nquiz review\nquiz retry\nq\nquit\n"
+    )
+    assert out.count("3 questions.") == 3
+    assert "Finish the quiz first" in out
+    assert "already started" not in out
 
 
 def test_quiz_garbage_and_quit_midway(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 from bot.lessons.model import Lesson
 from bot.quiz.errors import (
     AlreadyAnsweredError,
+    AlreadyFollowedError,
     AnswerNotRecordedError,
     FinishNotRecordedError,
     InvalidChoiceError,
@@ -375,3 +376,31 @@ async def test_a_quiz_whose_close_was_not_saved_is_closed_by_the_next_press(
     with sqlite3.connect(store.path) as db:
         answers = db.execute("SELECT count(*) FROM answers WHERE run_id = ?", (quiz.run_id,))
         assert answers.fetchone() == (quiz.total,)
+
+
+async def test_a_finished_run_leads_to_one_retry_or_review(
+    service: QuizService, store: Store, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two retries at once start one run; a start that failed leaves the way free."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, quiz.run_id, ANN, "B" * quiz.total)
+    real = store.start_personal_run
+
+    async def failing(run: object) -> tuple[int, bool]:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store, "start_personal_run", failing)
+    with pytest.raises(sqlite3.OperationalError):
+        await service.retry(quiz.run_id, ANN)
+    assert not quiz.followed
+    monkeypatch.setattr(store, "start_personal_run", real)
+
+    first, second = await asyncio.gather(
+        service.retry(quiz.run_id, ANN), service.retry(quiz.run_id, ANN), return_exceptions=True
+    )
+    assert isinstance(first, type(quiz)) and first.run_id != quiz.run_id
+    assert isinstance(second, AlreadyFollowedError)
+    with pytest.raises(AlreadyFollowedError):
+        await service.review_missed(quiz.run_id, ANN)
+    again = await service.retry(first.run_id, ANN)  # the new run leads to its own
+    assert again.run_id not in (quiz.run_id, first.run_id)
