@@ -57,6 +57,17 @@ def leaderboard_embed(
     )
 
 
+def own_score_embed(own: LeaderboardEntry | None, scope: str, period: str) -> discord.Embed:
+    """Return the caller's own score from quizzes taken in direct messages, and no one else's."""
+    score = "no score yet" if own is None else f"**{own.points}** points"
+    return build_embed(
+        f"Your score: {scope}, {PERIOD_NAMES.get(period, period)}",
+        f"From quizzes taken in direct messages: {score}.\n"
+        "Boards are per server: run /leaderboard in a server to compare with its members.",
+        colour=BOARD_COLOUR,
+    )
+
+
 def stats_embed(stats: UserStats, name: str, library: LessonLibrary) -> discord.Embed:
     """Return a member's progress: lessons done, accuracy, streaks, hardest questions."""
     summary = (
@@ -114,9 +125,13 @@ class BoardsCog(commands.Cog):
         service = quiz_service(self.bot)
         lesson_id = self.bot.library.resolve(lesson).id if lesson else None
         you = interaction.user.id
-        entries = await service.leaderboard(interaction.guild_id, lesson_id, period, TOP)
         own = await service.rank_of(interaction.guild_id, you, lesson_id, period)
         scope = f"`{lesson_id}`" if lesson_id else "all lessons"
+        if interaction.guild_id is None:
+            # Every direct-message quiz shares one board of strangers: show only yours.
+            await interaction.response.send_message(embed=own_score_embed(own, scope, period))
+            return
+        entries = await service.leaderboard(interaction.guild_id, lesson_id, period, TOP)
         await interaction.response.send_message(
             embed=leaderboard_embed(entries, own, you, scope, period)
         )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.app import StudyBot
 from bot.quiz.service import QuizService
+from bot.store.records import NO_GUILD
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_lessons_e2e import SEED
 from tests.e2e.test_quiz_e2e import answered, quizbot
@@ -83,4 +84,30 @@ async def test_stats_show_progress_for_me_and_for_another_member(
         theirs = await answered(fake_discord, await fake_discord.slash("stats", {"user": bob}))
         assert "Lessons done: **0**" in theirs.text
         assert "**0 / 0** right" in theirs.text
+    fake_discord.assert_clean()
+
+
+async def test_leaderboard_in_direct_messages_shows_only_my_score(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Quizzes taken in DMs share no server: /leaderboard there names nobody else."""
+    alice = fake_discord.member
+    bob = fake_discord.add_member("bob")
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        message = await answered(
+            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED}, in_dm=True)
+        )
+        assert "question 1 of 3" in message.text  # a personal quiz works in DMs
+        await take_quiz(quiz(bot), bot, NO_GUILD, alice.user.id, "alice", right=3)
+        await take_quiz(quiz(bot), bot, NO_GUILD, bob.user.id, "bob", right=1)
+
+        mine = await answered(
+            fake_discord, await fake_discord.slash("leaderboard", {}, user=bob, in_dm=True)
+        )
+        assert "100** points" in mine.text
+        assert "alice" not in mine.text and "300" not in mine.text
+        assert "Boards are per server" in mine.text
+
+        server = await answered(fake_discord, await fake_discord.slash("leaderboard", {}, user=bob))
+        assert "You are not on this board yet." in server.text  # DM scores stay out of it
     fake_discord.assert_clean()

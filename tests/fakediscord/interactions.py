@@ -69,6 +69,23 @@ def interaction_payload(
     return payload
 
 
+def direct_message(payload: dict[str, Any]) -> dict[str, Any]:
+    """Return ``payload`` as Discord sends it from a user's direct messages with the bot.
+
+    No guild, no member (the user is top-level), a DM channel (type 1) and
+    the bot-DM context. The channel id is kept, so replies land where tests look.
+    """
+    dm = {
+        k: v for k, v in payload.items() if k not in ("guild", "guild_id", "member", "guild_locale")
+    }
+    user = payload["member"]["user"]
+    dm["user"] = user
+    dm["channel"] = {"id": payload["channel_id"], "type": 1, "recipients": [user]}
+    dm["context"] = 1
+    dm["authorizing_integration_owners"] = {"1": str(user["id"])}
+    return dm
+
+
 class OptionBuilder:
     """Turn ``{"lesson": "x"}`` into typed option objects plus ``resolved`` data."""
 

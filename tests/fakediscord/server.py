@@ -36,6 +36,7 @@ from tests.fakediscord.interactions import (
     MODAL_SUBMIT,
     OptionBuilder,
     component_data,
+    direct_message,
     interaction_payload,
     modal_submit_data,
 )
@@ -250,6 +251,7 @@ class FakeDiscord:
         user: FakeMember | FakeUser | None,
         message: StoredMessage | None = None,
         locale: str = "en-US",
+        in_dm: bool = False,
     ) -> int:
         interaction_id = self.snowflakes.next()
         token = "fake-interaction-" + secrets.token_urlsafe(24)
@@ -266,10 +268,13 @@ class FakeDiscord:
             message=None if message is None else message.payload(self.http_base),
             locale=locale,
         )
+        # The record keeps the guild payload: replies are filed under its channel.
         record = InteractionRecord(interaction_id, token, kind, payload, self.recorder.now())
         self.recorder.interactions[interaction_id] = record
         self._tokens[token] = interaction_id
-        await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        await self.gateway.dispatch(
+            "INTERACTION_CREATE", direct_message(payload) if in_dm else payload
+        )
         return interaction_id
 
     def interaction_by_token(self, token: str) -> InteractionRecord | None:
@@ -286,12 +291,14 @@ class FakeDiscord:
         guild: FakeGuild | None = None,
         channel: FakeChannel | None = None,
         locale: str = "en-US",
+        in_dm: bool = False,
     ) -> int:
         """Invoke a synced slash command, e.g. ``slash("lesson show", {"lesson": "x"})``.
 
         The name is the full path (command, group, subcommand); options are
         plain values (or FakeMember/FakeChannel/FakeRole for those types),
         checked against the synced definition. Returns the interaction id.
+        ``in_dm`` sends it from the user's direct messages with the bot instead.
         """
         target = guild or self.guild
         root, *path = name.split()
@@ -306,6 +313,7 @@ class FakeDiscord:
             channel=channel or target.default_channel,
             user=user,
             locale=locale,
+            in_dm=in_dm,
         )
 
     async def autocomplete(
