@@ -7,6 +7,15 @@ Front ends show ``str(error)`` of a ``UserError`` to the person who caused it
 from __future__ import annotations
 
 
+def code_span(text: str) -> str:
+    """Return ``text`` as an inline code span that no backtick inside can break.
+
+    For echoing what a user typed: raw text between backticks could close the
+    span and be rendered as live Markdown.
+    """
+    return "`" + text.replace("`", "ˋ").replace("\n", " ") + "`"
+
+
 class UserError(Exception):
     """A mistake the user made; its message is friendly and safe to show them."""
 
@@ -17,9 +26,12 @@ class UnknownLessonError(UserError):
     def __init__(self, lesson_id: str, suggestions: tuple[str, ...] = ()) -> None:
         self.lesson_id = lesson_id
         self.suggestions = suggestions
-        message = f"There is no lesson called `{lesson_id[:80]}`."
+        if lesson_id.strip():
+            message = f"There is no lesson called {code_span(lesson_id[:80])}."
+        else:
+            message = "Name a lesson: its id or the start of its title."
         if suggestions:
-            message += " Did you mean " + ", ".join(f"`{s}`" for s in suggestions) + "?"
+            message += " Did you mean " + ", ".join(code_span(s) for s in suggestions) + "?"
         else:
             message += " Use /lesson list to see the lessons."
         super().__init__(message)

@@ -29,7 +29,7 @@ from bot.demos.model import (
     TaskProgress,
 )
 from bot.demos.scenarios import SCENARIOS, Tracer
-from bot.errors import OptionError
+from bot.errors import OptionError, code_span
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def validate_options(
     """
     if mode not in MODES:
         raise OptionError(
-            f"There is no demo mode `{str(mode)[:40]}`. Choose one of: {', '.join(MODES)}."
+            f"There is no demo mode {code_span(str(mode)[:40])}. Choose one of: {', '.join(MODES)}."
         )
     given = list(durations) if durations is not None else []
     if len(given) > MAX_TASKS:

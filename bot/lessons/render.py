@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from bot.errors import OptionError
+from bot.errors import OptionError, code_span
 from bot.lessons.model import MODES, Lesson, TableRow
 
 FENCE = "```"
@@ -47,11 +47,6 @@ _RULE = re.compile(r"^-+(?:-\+-+)*-*$")
 def neutralise(text: str) -> str:
     """Break up runs of backticks so lesson text cannot open or close a code block."""
     return re.sub(r"`(?=`)", "`" + _ZWSP, text)
-
-
-def code_span(text: str) -> str:
-    """Return ``text`` as an inline code span that no backtick inside can break."""
-    return "`" + text.replace("`", "ˋ").replace("\n", " ") + "`"
 
 
 def fenced(body: str, language: str = "text") -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.errors import UserError
+from bot.errors import UserError, code_span
 
 
 class QuizError(UserError):
@@ -55,7 +55,9 @@ class InvalidChoiceError(QuizError):
     """A letter that is not one of the question's choices."""
 
     def __init__(self, letter: str, letters: tuple[str, ...]) -> None:
-        super().__init__(f"`{letter[:10]}` is not one of the choices ({', '.join(letters)}).")
+        super().__init__(
+            f"{code_span(letter[:10])} is not one of the choices ({', '.join(letters)})."
+        )
 
 
 class RoundAlreadyRunningError(QuizError):

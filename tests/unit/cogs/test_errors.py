@@ -5,16 +5,37 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import discord
 from discord import app_commands
 
 from bot.cogs.errors import APOLOGY, friendly_message, new_error_id
 from bot.errors import OptionError, UnknownLessonError
+from bot.quiz.errors import InvalidChoiceError
 
 
 def test_user_errors_are_shown_as_written() -> None:
     """A UserError's own message is what the user reads."""
     assert friendly_message(OptionError("Pick a step from 1 to 8.")) == "Pick a step from 1 to 8."
     assert "no lesson called `nope`" in (friendly_message(UnknownLessonError("nope")) or "")
+
+
+def test_what_the_user_typed_stays_inside_its_code_span() -> None:
+    """Backticks in echoed input cannot close the span and turn the rest into Markdown."""
+    typed = "x` **bold** `@everyone"
+    for message in (
+        friendly_message(UnknownLessonError(typed)) or "",
+        friendly_message(InvalidChoiceError(typed, ("A", "B"))) or "",
+        friendly_message(app_commands.TransformerError(typed, 3, _transformer())) or "",
+    ):
+        assert message.count("`") == 2, message
+        assert "`xˋ **bold" in message  # the user's backtick is shown as a look-alike
+    assert friendly_message(UnknownLessonError("  ")) == (
+        "Name a lesson: its id or the start of its title. Use /lesson list to see the lessons."
+    )
+
+
+def _transformer() -> app_commands.Transformer:
+    return app_commands.transformers.IdentityTransformer(discord.AppCommandOptionType.string)
 
 
 def test_wrapped_user_errors_are_unwrapped() -> None:
