@@ -741,17 +741,20 @@ def render_trace_step(
     else:
         row_text = _table_grid(lesson, [row])
     tracked = lesson.tracker_at(step)
-    label = neutralise(tracked.checkpoint.label)
-    state = _tracker_state(tracked.values, tracked.checkpoint.label, narrow, width)
     if tracked.exact:
-        caption = f"**Tracker** ({label})"
+        label = neutralise(tracked.checkpoint.label)
+        state = _tracker_state(tracked.values, tracked.checkpoint.label, narrow, width)
+        tracker = f"**Tracker** ({label})\n{fenced(state)}"
     else:
-        # The lesson's tracker has no column for this step: say which earlier
-        # checkpoint these values come from, so they never seem to contradict the row.
-        caption = (
-            f"**Tracker** (as of {label}: no checkpoint at step {step}, so the row above is newer)"
+        # The lesson records its variables at some steps only. An earlier
+        # checkpoint's values shown under this row would contradict it (task1
+        # "Finished" in the row, "Started" in the tracker), so none are shown.
+        labels = ", ".join(neutralise(c.label) for c in lesson.tracker.checkpoints)
+        tracker = (
+            f"**Tracker**: not recorded at step {step}; the row above is the state now. "
+            f"The lesson records it at: {labels}."
         )
-    parts = [fenced(row_text), f"{caption}\n{fenced(state)}"]
+    parts = [fenced(row_text), tracker]
     if heading:
         parts.insert(0, f"## {neutralise(lesson.title)} · Step {step} of {len(steps)}")
     base = "\n\n".join(parts)

@@ -41,11 +41,16 @@ def test_final_checkpoint_belongs_to_the_last_step() -> None:
     assert SEED.tracker_at(SEED.table.steps[-1]).checkpoint.label == "Final"
 
 
-def test_trace_step_says_when_the_tracker_is_from_an_earlier_step() -> None:
-    """Step 2 has no checkpoint: the trace names the earlier one instead of implying step 2."""
+def test_trace_step_says_when_the_tracker_was_not_recorded() -> None:
+    """Step 2 has no checkpoint: no earlier values contradict its row; the checkpoints are named."""
     from bot.lessons.render import render_trace_step
 
-    caption = "**Tracker** (as of After Step 1: no checkpoint at step 2, so the row above is newer)"
-    assert caption in render_trace_step(SEED, 2)
+    step2 = render_trace_step(SEED, 2)
+    assert (
+        "**Tracker**: not recorded at step 2; the row above is the state now. "
+        "The lesson records it at: Start, After Step 1, After Step 3, After Step 4, "
+        "After Step 6, After Step 7, Final."
+    ) in step2
+    assert "task1Status" not in step2
     assert "**Tracker** (After Step 3)" in render_trace_step(SEED, 3)
     assert "**Tracker** (Final)" in render_trace_step(SEED, 8)
