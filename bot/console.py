@@ -261,6 +261,7 @@ class Console:
         while self._running:
             line = self.read_line(PROMPT)
             if line is None:
+                self.write("Bye! Happy studying.")
                 break
             if line != DROPPED:
                 self.dispatch(line)
@@ -366,8 +367,8 @@ def _trace(console: Console, args: list[str]) -> None:
         line = console.read_line(
             f"trace {index + 1}/{len(steps)}> ", leave="Type q to leave the trace."
         )
-        if line is None:
-            console.stop()
+        if line is None:  # Ctrl-D leaves the trace, as it leaves a quiz; piped input then ends
+            console.write(f"Left the trace of {lesson.id}.")
             return
         if line == DROPPED:  # not Enter: Enter moves on a step
             show = False

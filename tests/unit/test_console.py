@@ -25,7 +25,7 @@ def drive(text: str, library: LessonLibrary = LIBRARY, **kwargs: object) -> tupl
 
 
 def test_banner_lists_lessons_and_what_to_try() -> None:
-    """The banner names every lesson and suggests first commands; EOF exits with 0."""
+    """The banner names every lesson and suggests first commands; EOF says bye, exits with 0."""
     assert PROBLEMS == []
     code, out = drive("")
     assert code == 0
@@ -33,7 +33,7 @@ def test_banner_lists_lessons_and_what_to_try() -> None:
     for lesson in LIBRARY:
         assert lesson.id in out
     assert "show node table" in out and "trace node" in out
-    assert out.rstrip().endswith(PROMPT.rstrip())
+    assert out.rstrip().endswith(PROMPT + "\nBye! Happy studying.")
 
 
 def test_help_list_and_modes() -> None:
@@ -141,6 +141,29 @@ def test_eof_inside_trace_exits_cleanly() -> None:
     code, out = drive("trace node\nn\n")
     assert code == 0
     assert "trace 2/8> " in out
+
+
+class TerminalInput(io.StringIO):
+    """Stdin as a terminal gives it: Ctrl-D (an empty read) once, then more typed lines."""
+
+    def __init__(self, *typed: str) -> None:
+        super().__init__()
+        self._reads = list(typed)
+
+    def readline(self, size: int | None = -1) -> str:
+        return self._reads.pop(0) if self._reads else ""
+
+
+def test_ctrl_d_inside_a_trace_leaves_only_the_trace() -> None:
+    """Ctrl-D at the trace prompt leaves the trace, as at a quiz prompt; studybot goes on."""
+    stdout = io.StringIO()
+    stdin = TerminalInput("trace node\n", "n\n", "", "list\n")
+    assert run_console(LIBRARY, stdin=stdin, stdout=stdout) == 0
+    out = stdout.getvalue()
+    assert "Left the trace of node-sequential-vs-parallel." in out
+    after = out[out.index("Left the trace") :]
+    assert "4 lessons" in after or "node-sequential-vs-parallel" in after  # list still ran
+    assert after.rstrip().endswith("Bye! Happy studying.")
 
 
 def test_mistakes_get_friendly_messages() -> None:
