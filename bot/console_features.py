@@ -93,22 +93,18 @@ def _demo(session: ConsoleSession, console: Console, args: list[str]) -> None:
         console.write("Usage: demo <mode> [task1 seconds] [task2 seconds]")
         console.write("Modes: " + ", ".join(DEMO_MODES))
         return
-    if args[0] not in DEMO_MODES:
-        raise OptionError(
-            f"There is no demo mode '{args[0][:30]}'. Modes: " + ", ".join(DEMO_MODES) + "."
-        )
+    if len(args) > 3:
+        raise OptionError("Usage: demo <mode> [task1 seconds] [task2 seconds]")
     durations: list[float] = []
-    for word in args[1:3]:
+    for word in args[1:]:
         try:
             durations.append(float(word))
         except ValueError:
             raise OptionError(f"'{word[:20]}' is not a number of seconds, e.g. 1.5") from None
     # Check the options here so a mistake reads as a console message, not a CLI one.
-    validate_options(args[0], durations or None)
+    mode = validate_options(args[0], durations or None).mode  # 'COMPARE' and 'comp' too
     try:
-        session.run(
-            run_terminal_demo(args[0], durations or None, as_json=False, out=console.stdout)
-        )
+        session.run(run_terminal_demo(mode, durations or None, as_json=False, out=console.stdout))
     except KeyboardInterrupt:
         console.write("\nDemo stopped.")
 

@@ -54,6 +54,19 @@ def _check_duration(name: str, value: float) -> float:
     return round(seconds, 3)
 
 
+def _mode_named(typed: str) -> str:
+    """Return the demo mode ``typed`` names: exactly, in any case, or by a unique start."""
+    wanted = str(typed).strip().lower().replace("-", "_")
+    if wanted in MODES:
+        return wanted
+    starting = [m for m in MODES if wanted and m.startswith(wanted)]
+    if len(starting) == 1:
+        return starting[0]
+    raise OptionError(
+        f"There is no demo mode {code_span(str(typed)[:40])}. Choose one of: {', '.join(MODES)}."
+    )
+
+
 def validate_options(
     mode: str,
     durations: Sequence[float | None] | None = None,
@@ -68,10 +81,7 @@ def validate_options(
     4) whose durations cycle through the given ones, at most ``limit`` (default
     2) at once.
     """
-    if mode not in MODES:
-        raise OptionError(
-            f"There is no demo mode {code_span(str(mode)[:40])}. Choose one of: {', '.join(MODES)}."
-        )
+    mode = _mode_named(mode)
     given = list(durations) if durations is not None else []
     if len(given) > MAX_TASKS:
         raise OptionError(f"A demo runs at most {MAX_TASKS} tasks (you gave {len(given)}).")

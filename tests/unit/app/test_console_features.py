@@ -89,13 +89,16 @@ def test_demo_runs_in_the_console(tmp_path: Path) -> None:
     """demo runs the scenario live and prints the report; bad input is explained."""
     settings = Settings(database_path=tmp_path / "local.db")
     out = _run(
-        settings, "demo sequential 0.05 0.06\ndemo warp\ndemo parallel x\ndemo parallel 40\nquit\n"
+        settings,
+        "demo SEQ 0.05 0.06\ndemo warp\ndemo parallel x\ndemo parallel 40\n"
+        "demo parallel 1 2 3\nquit\n",
     )
     assert "task1 must be between 0.05 and 10 seconds" in out
     assert "studybot demo:" not in out
     assert "Execution table" in out
     assert "task2 starts" in out.lower() or "task2  started" in out
-    assert "There is no demo mode 'warp'. Modes: sequential, parallel" in out
+    assert "There is no demo mode warp. Choose one of: sequential, parallel" in out
+    assert "Usage: demo <mode> [task1 seconds] [task2 seconds]" in out  # a third number
     assert "'x' is not a number of seconds" in out
 
 

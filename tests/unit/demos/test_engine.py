@@ -141,6 +141,11 @@ def test_unknown_mode_and_defaults() -> None:
     """An unknown mode is a UserError; missing durations take the 1.0 s / 1.5 s defaults."""
     with pytest.raises(UserError, match="no demo mode"):
         validate_options("warp")
+    assert validate_options("COMPARE").mode == "compare"
+    assert validate_options(" comp").mode == "compare"
+    assert validate_options("fire-and-forget").mode == "fire_and_forget"
+    with pytest.raises(UserError, match="no demo mode `s`"):  # sequential, semaphore, settled
+        validate_options("s")
     assert validate_options("sequential").durations == (1.0, 1.5)
     assert validate_options("parallel", [None, 2.0]).durations == (1.0, 2.0)
     options = validate_options("semaphore", [0.5])
