@@ -24,11 +24,12 @@ import time
 from collections.abc import Generator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, TextIO, cast
 
 import aiosqlite
 
 from bot.store.batch import prepare
+from bot.store.lock import lock_database, unlock_database
 from bot.store.ops import (
     EnsureGuild,
     EnsureUser,
@@ -162,6 +163,7 @@ class Store:
         reader: aiosqlite.Connection,
         last_run_id: int,
         last_answer_id: int,
+        lock: TextIO | None = None,
     ) -> None:
         self.path = path
         self._writer = writer
@@ -171,6 +173,7 @@ class Store:
         self._names: dict[int, str] = {}
         self._guilds: set[int] = {0}
         self._closed = False
+        self._lock = lock  # this process's claim on the database (bot.store.lock)
         writer.on_committed = self._remember_committed
 
     @staticmethod
@@ -186,16 +189,21 @@ class Store:
     async def _create(cls, path: Path) -> Store:
         path = Path(path)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        last_run, last_answer = await asyncio.to_thread(prepare, path)
-        writer = Writer(path)
-        await writer.start()
+        lock = await asyncio.to_thread(lock_database, path)  # before reading the ids it hands out
         try:
-            reader = await aiosqlite.connect(path)
-            await reader.execute("PRAGMA query_only = ON")
+            last_run, last_answer = await asyncio.to_thread(prepare, path)
+            writer = Writer(path)
+            await writer.start()
+            try:
+                reader = await aiosqlite.connect(path)
+                await reader.execute("PRAGMA query_only = ON")
+            except BaseException:
+                await writer.close()
+                raise
         except BaseException:
-            await writer.close()
+            unlock_database(lock)
             raise
-        return cls(path, writer, reader, last_run, last_answer)
+        return cls(path, writer, reader, last_run, last_answer, lock)
 
     async def close(self) -> None:
         """Write everything queued, then stop the writer and close the read connection."""
@@ -205,7 +213,10 @@ class Store:
         try:
             await self._writer.close()
         finally:
-            await self._reader.close()
+            try:
+                await self._reader.close()
+            finally:
+                unlock_database(self._lock)
 
     def _remember_committed(self, ops: list[Op], outcomes: list[object]) -> None:
         for op, outcome in zip(ops, outcomes, strict=True):

@@ -1,0 +1,61 @@
+"""One process per database: a second store on the same file is refused with a clear message."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.store.database import Store
+from bot.store.lock import DatabaseInUseError, lock_path
+
+HOLD = """
+import asyncio, sys
+from pathlib import Path
+from bot.store.database import Store
+
+async def main() -> None:
+    async with Store.open(Path(sys.argv[1])):
+        print("open", flush=True)
+        await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_second_store_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    """Two stores would hand out the same ids; the second is refused, naming the first's pid."""
+    path = tmp_path / "quiz.db"
+    async with Store.open(path):
+        with pytest.raises(DatabaseInUseError) as refused:
+            await Store.open(path)
+        assert f"another studybot process (pid {os.getpid()}) is using it" in str(refused.value)
+        assert "STUDYBOT_DATABASE" in str(refused.value)
+        assert isinstance(refused.value, OSError)  # front ends report it as an unusable database
+        async with Store.open(tmp_path / "other.db"):  # another file is free
+            pass
+    async with Store.open(path) as again:  # closing gave the lock back
+        assert again.path == path
+    assert lock_path(path).exists()
+
+
+async def test_the_lock_of_a_killed_process_is_gone_with_it(tmp_path: Path) -> None:
+    """A process SIGKILLed while holding the database leaves no stale lock."""
+    path = tmp_path / "quiz.db"
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLD, str(path), stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert holder.stdout is not None
+        assert await asyncio.wait_for(holder.stdout.readline(), 30) == b"open\n"
+        with pytest.raises(DatabaseInUseError, match=f"pid {holder.pid}"):
+            await Store.open(path)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        await holder.wait()
+    async with Store.open(path):
+        pass
