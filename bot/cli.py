@@ -118,14 +118,10 @@ def _cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     if dest.exists() and not args.force:
         print(f"studybot backup: {dest} exists; pass --force to overwrite it", file=sys.stderr)
         return 2
-    from bot.store.database import Store
-
-    async def backup() -> None:
-        async with Store.open(settings.database_path) as store:
-            await store.backup(dest)
+    from bot.store.database import backup_database
 
     try:
-        asyncio.run(backup())
+        backup_database(settings.database_path, dest)  # beside a running bot: no store needed
     except ValueError as exc:
         print(f"studybot backup: {exc}", file=sys.stderr)
         return 2

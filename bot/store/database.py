@@ -113,20 +113,30 @@ def _csv_cell(value: object) -> object:
     return value
 
 
-def _backup(source: Path, dest: Path) -> None:
-    """Copy a consistent snapshot of ``source`` into ``dest`` with SQLite's backup API."""
+def backup_database(source: Path, dest: Path) -> None:
+    """Copy a consistent snapshot of ``source`` into ``dest`` with SQLite's backup API.
+
+    Needs no store: a plain reader, so it runs beside the bot that owns the
+    database (WAL lets it read while the bot writes). A destination that cannot
+    be written raises ValueError naming it, so the source is not blamed.
+    """
     if dest.resolve() == source.resolve():
         raise ValueError("the backup destination is the database itself")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(source)
+    if dest.is_dir():
+        raise ValueError(f"{dest} is a folder; give a file path, e.g. {dest / 'studybot.db'}")
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
         dst = sqlite3.connect(dest)
+    except (OSError, sqlite3.Error) as exc:
+        raise ValueError(f"cannot write {dest}: {exc}") from None
+    try:
+        src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
         try:
             src.backup(dst)
         finally:
-            dst.close()
+            src.close()
     finally:
-        src.close()
+        dst.close()
 
 
 class _Opening:
@@ -511,7 +521,7 @@ class Store:
 
     async def backup(self, dest: Path) -> None:
         """Write a consistent copy of the database to ``dest`` (online, in a thread)."""
-        await asyncio.to_thread(_backup, self.path, Path(dest))
+        await asyncio.to_thread(backup_database, self.path, Path(dest))
 
     @property
     def writer_pid(self) -> int | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser, main
+from tests.unit.store.test_lock import HOLD
 
 
 def test_every_documented_command_is_there() -> None:
@@ -247,3 +248,28 @@ def test_a_demo_piped_into_a_reader_that_stops_ends_quietly(tmp_path: Path) -> N
     assert code == 141
     assert errors == ""
     assert time.monotonic() - started < 4  # cancelled, not run to its 6-second end
+
+
+def test_backup_runs_beside_the_bot_and_migrate_waits_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With a studybot process holding the database, backup copies it; migrate is refused."""
+
+    live = tmp_path / "live.db"
+    monkeypatch.setenv("STUDYBOT_DATABASE", str(live))
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(live)], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"open\n"
+        assert main(["backup", str(tmp_path / "copy.db")]) == 0
+        assert main(["migrate"]) == 1
+        err = capsys.readouterr().err
+        assert f"another studybot process (pid {holder.pid}) is using it" in err
+        folder = tmp_path / "backups"
+        folder.mkdir()
+        assert main(["backup", str(folder), "--force"]) == 2
+        assert f"{folder} is a folder; give a file path" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait()
+    with sqlite3.connect(tmp_path / "copy.db") as copy:
+        assert copy.execute("SELECT count(*) FROM schema_version").fetchone()[0] >= 3
