@@ -66,8 +66,12 @@ def quiz_service(bot: StudyBot) -> QuizService:
 
 
 def display_name(user: discord.abc.User) -> str:
-    """Return the name stored for ``user`` (their display name, at most 80 characters)."""
-    return user.display_name[:80]
+    """Return the name stored for ``user``: their account-wide name, at most 80 characters.
+
+    Not a server nickname: the store keeps one name per user, shown on every
+    server's board, so a nickname from one server would leak onto the others.
+    """
+    return (user.global_name or user.name)[:80]
 
 
 def safe_name(name: str) -> str:

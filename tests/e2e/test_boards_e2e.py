@@ -9,7 +9,7 @@ from bot.quiz.service import QuizService
 from bot.store.records import NO_GUILD
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_lessons_e2e import SEED
-from tests.e2e.test_quiz_e2e import answered, quizbot
+from tests.e2e.test_quiz_e2e import answered, edited, quiz_id, quizbot, run_of
 from tests.fakediscord import FakeDiscord
 
 RIGHT = ("A", "B", "C")  # the seed lesson's answers, in order
@@ -110,4 +110,29 @@ async def test_leaderboard_in_direct_messages_shows_only_my_score(
 
         server = await answered(fake_discord, await fake_discord.slash("leaderboard", {}, user=bob))
         assert "You are not on this board yet." in server.text  # DM scores stay out of it
+    fake_discord.assert_clean()
+
+
+async def test_a_server_nickname_stays_on_its_server(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Boards show the account-wide name: a nickname from one server never reaches another."""
+    dana = fake_discord.add_member(
+        fake_discord.add_user("dana", global_name="Dana G"), nick="Dana from work"
+    )
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        message = await answered(
+            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED}, user=dana)
+        )
+        run = run_of(message)
+        for position, letter in enumerate(RIGHT):
+            before = message.revisions
+            click = await fake_discord.click(
+                message.id, quiz_id(run, position, "a" + letter), user=dana
+            )
+            await fake_discord.wait_for_response(click)
+            message = await edited(fake_discord, message.id, before + 1)
+        board = await answered(fake_discord, await fake_discord.slash("leaderboard", {}))
+        assert "Dana G — 300 points" in board.text
+        assert "Dana from work" not in board.text
     fake_discord.assert_clean()
