@@ -120,6 +120,9 @@ CLAIM_COMPLETIONS = """
 INSERT OR IGNORE INTO lesson_completions (guild_id, user_id, lesson_id, run_id, completed_at)
 VALUES (?, ?, ?, ?, ?)
 """
+MARK_DONE = """
+INSERT OR IGNORE INTO lessons_done (guild_id, user_id, lesson_id, finished_at) VALUES (?, ?, ?, ?)
+"""
 CLAIMED = """
 SELECT json_group_array(c.run_id) FROM json_each(?) AS j JOIN lesson_completions AS c
 ON c.guild_id = json_extract(j.value, '$[0]') AND c.user_id = json_extract(j.value, '$[1]')
@@ -314,6 +317,7 @@ def _close(conn: sqlite3.Connection, closing: list[FinishRun]) -> dict[int, bool
     conn.execute(FINISH_RUNS, (json.dumps(rows),))
     claimed: set[int] = set()
     if claims:
+        insert_rows(conn, MARK_DONE, [(g, u, lesson, at) for g, u, lesson, _, at in claims])
         insert_rows(conn, CLAIM_COMPLETIONS, claims)
         claimed = _json_ids(conn, CLAIMED, claims)
         if claimed:

@@ -381,7 +381,7 @@ class Store:
             (guild_id, user_id),
         )
         done = await self._fetchone(
-            "SELECT count(*) FROM lesson_completions WHERE guild_id = ? AND user_id = ?",
+            "SELECT count(*) FROM lessons_done WHERE guild_id = ? AND user_id = ?",
             (guild_id, user_id),
         )
         missed = await self._fetchall(

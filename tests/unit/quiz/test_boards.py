@@ -111,6 +111,22 @@ async def test_reset_scores_clears_only_that_guild_and_lets_runs_count_again(
     assert not quiz.practice
 
 
+async def test_reset_scores_keeps_the_lessons_people_have_done(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """A reset empties the boards, not /stats: lessons done stay done, runs and answers too."""
+    await finish(service, GUILD, 1, lesson, "ABC")
+    before = await service.stats(GUILD, 1)
+    assert before.lessons_done == 1
+    await service.reset_scores(GUILD)
+    after = await service.stats(GUILD, 1)
+    assert (after.lessons_done, after.runs, after.answered) == (1, 1, 3)
+    await finish(service, GUILD, 1, lesson, "ABC")  # counts for the board again
+    again = await service.stats(GUILD, 1)
+    assert (again.lessons_done, again.runs) == (1, 2)
+    assert [e.points for e in await service.leaderboard(GUILD)] == [300]
+
+
 async def test_export_csv_holds_every_answer_of_the_guild(
     service: QuizService, store: object, lesson: Lesson
 ) -> None:

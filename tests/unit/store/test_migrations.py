@@ -85,6 +85,33 @@ def test_upgrade_from_every_earlier_version(tmp_path: Path, start: int) -> None:
     assert schema(old) == schema(fresh)
 
 
+def test_lessons_done_are_carried_over_even_where_a_reset_deleted_the_claim(
+    tmp_path: Path,
+) -> None:
+    """0004 fills lessons_done from finished personal runs, not from leaderboard claims."""
+    db = connect(tmp_path / "old.db")
+    apply_migrations(db, MIGRATIONS[:3])
+    db.execute("INSERT INTO users (id, name, updated_at) VALUES (1, 'Ann', 0)")
+    runs = [  # id, kind, guild, lesson, finished_at
+        (1, "personal", 5, "a", 100),
+        (2, "personal", 5, "a", 50),  # the same lesson again: counted once, first finish kept
+        (3, "personal", 5, "b", None),  # not finished
+        (4, "review", 5, "c", 70),  # a review is not a lesson done
+        (5, "personal", 6, "a", 80),  # another guild
+    ]
+    for run_id, kind, guild, lesson, finished in runs:
+        db.execute(
+            "INSERT INTO quiz_runs (id, kind, guild_id, owner_id, lesson_id, questions, "
+            "started_at, finished_at) VALUES (?, ?, ?, 1, ?, '0', 0, ?)",
+            (run_id, kind, guild, lesson, finished),
+        )
+    db.commit()  # no lesson_completions rows: as after /admin reset-scores
+    apply_migrations(db)
+    done = db.execute("SELECT * FROM lessons_done ORDER BY guild_id, lesson_id").fetchall()
+    db.close()
+    assert done == [(5, 1, "a", 50), (6, 1, "a", 80)]
+
+
 def test_database_newer_than_the_code_is_refused_untouched(tmp_path: Path) -> None:
     """A database at a version above the newest migration is refused with a clear message."""
     path = tmp_path / "quiz.db"
