@@ -101,12 +101,18 @@ class ConfirmReset(GuardedView):
         self.outcome: str | None = None
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
-        """Let only the admin who ran the command press the buttons."""
-        if interaction.user.id == self.origin.user.id:
+        """Let only the admin who ran the command press the buttons, and only once.
+
+        Two quick presses (Cancel, then Reset) are both dispatched before the
+        first one takes the buttons away; the second must not undo the first.
+        """
+        if interaction.user.id != self.origin.user.id:
+            message = "Only the admin who ran /admin reset-scores can answer this."
+        elif self.outcome is not None:
+            message = f"This was already answered ({self.outcome}); nothing more was done."
+        else:
             return True
-        await interaction.response.send_message(
-            "Only the admin who ran /admin reset-scores can answer this.", ephemeral=True
-        )
+        await interaction.response.send_message(message, ephemeral=True)
         return False
 
     @discord.ui.button(label="Reset all scores", style=discord.ButtonStyle.danger)

@@ -253,16 +253,22 @@ class PredictionButton(discord.ui.Button[PredictionView]):
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         """Record the guess, show it in place of the buttons and let the demo start."""
         view = self.view
-        if view is None or view.is_finished():
+        if view is None:
             return
-        view.choice = self.value
+        if view.choice is not None or view.is_finished():
+            # A second quick press was dispatched before the first took the buttons away.
+            await interaction.response.send_message(
+                "Your prediction is already in; the demo is starting.", ephemeral=True
+            )
+            return
+        view.choice = self.value  # before the await: a second press sees it
         embed = progress_embed(
             view.options,
             initial_bars(view.options),
             notes=[f"🔮 You predicted **{self.label}**. Starting…"],
         )
         await interaction.response.edit_message(embed=embed, view=None)
-        view.stop()
+        view.stop()  # after the edit, so the demo's own edits come after this one
 
 
 class DemoCog(commands.Cog):

@@ -86,6 +86,27 @@ async def test_reset_scores_asks_first_and_only_the_admin_answers(
     fake_discord.assert_clean()
 
 
+async def test_cancel_then_a_quick_reset_press_resets_nothing(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Cancel and Reset pressed in quick succession: the first decides, the second is told."""
+    ada = admin(fake_discord)
+    guild = fake_discord.guild.id
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        await take_quiz(quiz(bot), bot, guild, ada.user.id, "ada", right=3)
+        ask = await answered(fake_discord, await fake_discord.slash("admin reset-scores", user=ada))
+        yes, no = ask.custom_ids()
+        cancel = await fake_discord.click(ask.id, no, user=ada)
+        reset = await fake_discord.click(ask.id, yes, user=ada)  # before the cancel took effect
+        await fake_discord.wait_for_response(cancel)
+        late = await answered(fake_discord, reset)
+        assert late.ephemeral
+        assert "already answered (cancelled)" in late.text
+        assert "Cancelled" in fake_discord.messages[ask.id].text
+        assert len(await quiz(bot).leaderboard(guild)) == 1
+    fake_discord.assert_clean()
+
+
 async def press(
     fake: FakeDiscord, message: StoredMessage, custom_id: str, user: FakeMember
 ) -> StoredMessage:

@@ -268,6 +268,27 @@ async def test_predict_first_asks_only_the_invoker_then_judges_the_guess(
     fake_discord.assert_clean()
 
 
+async def test_two_quick_prediction_presses_keep_the_first_guess(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A second choice pressed before the first took the buttons away does not change it."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        interaction = await fake_discord.slash(
+            "demo", {"mode": "sequential", "task1": 0.15, "task2": 0.1, "predict": True}
+        )
+        question = await answered(fake_discord, interaction)
+        labels = {b["label"]: b["custom_id"] for b in question.buttons()}
+        first = await fake_discord.click(question.id, labels["task1"])
+        second = await fake_discord.click(question.id, labels["task2"])
+        await fake_discord.wait_for_response(first)
+        note = await answered(fake_discord, second)
+        assert note.ephemeral
+        assert "already in" in note.text
+        message = await final_message(fake_discord, interaction)
+    assert "Right: you said task1; task1 finished first." in message.text
+    fake_discord.assert_clean()
+
+
 async def test_prediction_buttons_left_up_by_a_crash_are_ended_by_the_next_run(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
