@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 BOARD_COLOUR = discord.Colour.purple()
 TOP = 10
-PERIOD_NAMES = {"week": "this week", "all": "all time"}
+PERIOD_NAMES = {"week": "this week (UTC, from Monday)", "all": "all time"}
 
 
 def board_line(entry: LeaderboardEntry, you: int) -> str:
@@ -70,10 +70,15 @@ def own_score_embed(own: LeaderboardEntry | None, scope: str, period: str) -> di
 
 def stats_embed(stats: UserStats, name: str, library: LessonLibrary) -> discord.Embed:
     """Return a member's progress: lessons done, accuracy, streaks, hardest questions."""
+    if stats.answered:
+        answers = (
+            f"Answers: **{stats.correct} / {stats.answered}** right "
+            f"(**{stats.accuracy:.0%}** accuracy) over {stats.runs} finished run(s)"
+        )
+    else:
+        answers = "Answers: none in a finished quiz yet. Try /quiz start."
     summary = (
-        f"Lessons done: **{stats.lessons_done}**\n"
-        f"Answers: **{stats.correct} / {stats.answered}** right "
-        f"(**{stats.accuracy:.0%}** accuracy) over {stats.runs} finished run(s)\n"
+        f"Lessons done: **{stats.lessons_done}**\n{answers}\n"
         f"Streak: **{stats.current_streak}** day(s) now, best **{stats.best_streak}**"
     )
     hardest: list[str] = []

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs.limits import build_embed
+from bot.quiz.scoring import describe_rules
 
 if TYPE_CHECKING:
     from bot.app import StudyBot
@@ -59,6 +60,13 @@ def help_embed(tree: app_commands.CommandTree[Any], latency: float | None = None
         if isinstance(command, app_commands.Group):
             title += f" — {command.description}"
         fields.append((title, "\n".join(command_lines(command))))
+    fields.append(
+        (
+            "Scoring",
+            describe_rules() + " A lesson's first completed run counts for the leaderboard; "
+            "later runs are practice. Weeks and streak days are in UTC; a week starts on Monday.",
+        )
+    )
     footer = "Replies about mistakes are only visible to you."
     if latency is not None and math.isfinite(latency):
         footer = f"Gateway latency {latency * 1000:.0f} ms · {footer}"

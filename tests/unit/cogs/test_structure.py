@@ -134,6 +134,8 @@ async def test_help_mentions_every_command(study_bot: StudyBot) -> None:
             assert f"/{command.qualified_name}" in text
     assert message_problems(embeds=[embed]) == []
     assert "42 ms" in (embed.footer.text or "")
+    scoring = next(f.value or "" for f in embed.fields if f.name == "Scoring")
+    assert "100 points (50 after a hint)" in scoring and "bonus points" in scoring
 
 
 def _registered_templates(bot: StudyBot) -> list[re.Pattern[str]]:
