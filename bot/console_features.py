@@ -64,7 +64,10 @@ class ConsoleSession:
             try:
                 self._store = self.run(_open_store(self.database_path))
             except (DatabaseTooNewError, MigrationError, OSError, sqlite3.Error) as exc:
-                raise UserError(f"Cannot open the database {self.database_path}: {exc}") from None
+                raise UserError(
+                    f"Cannot open the database {self.database_path}: {exc}. Quizzes, the "
+                    "leaderboard and stats need it; set STUDYBOT_DATABASE to a file you can write."
+                ) from None
             self._quiz = QuizService(self._store)
         return self._quiz
 

@@ -18,6 +18,9 @@ def validate_paths(paths: Sequence[Path], out: TextIO) -> int:
     if not files:
         shown = ", ".join(str(p) for p in paths) or "(no paths)"
         print(f"No lesson files found in {shown}.", file=out)
+        nested = sorted({str(f.parent) for p in paths if p.is_dir() for f in p.rglob("*.yaml")})
+        if nested:  # a folder is read itself, not its subfolders
+            print(f"Lesson files are in a subfolder: try {' '.join(nested[:3])}", file=out)
         return 1
     broken = len({p.file for p in result.problems})
     count = len(result.lessons)
@@ -29,5 +32,5 @@ def validate_paths(paths: Sequence[Path], out: TextIO) -> int:
             file=out,
         )
         return 1
-    print(f"All {count} lesson{'s' if count != 1 else ''} OK.", file=out)
+    print("The lesson is OK." if count == 1 else f"All {count} lessons OK.", file=out)
     return 0

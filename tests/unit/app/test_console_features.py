@@ -121,3 +121,14 @@ def test_a_word_is_not_an_answer_even_if_it_starts_with_a_letter(tmp_path: Path)
     assert "Not quite. The answer is A) Step 3" in out  # the lower-case b was the answer
     with sqlite3.connect(tmp_path / "local.db") as db:
         assert db.execute("SELECT question_index, choice FROM answers").fetchall() == [(0, "B")]
+
+
+def test_an_unusable_database_is_named_with_the_setting_to_change(tmp_path: Path) -> None:
+    """Lessons work without a database; quiz says which file failed and what to set."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    settings = Settings(database_path=blocker / "local.db")  # its folder cannot be made
+    out = " ".join(_run(settings, f"list\nquiz {SEED}\nstats\nquit\n").split())  # unwrapped
+    assert "node-sequential-vs-parallel" in out  # the lessons still work
+    assert out.count(f"Cannot open the database {blocker / 'local.db'}") == 2
+    assert "set STUDYBOT_DATABASE to a file you can write" in out

@@ -226,6 +226,15 @@ def test_validate_paths_reports_and_summarises(tmp_path: Path) -> None:
     out = io.StringIO()
     assert validate_paths([tmp_path], out) == 1
     assert "No lesson files found" in out.getvalue()
+    nested = tmp_path / "lessons"
+    nested.mkdir()
+    (nested / "seed.yaml").write_text(SEED.read_text())
+    out = io.StringIO()
+    assert validate_paths([tmp_path], out) == 1
+    assert f"Lesson files are in a subfolder: try {nested}" in out.getvalue()
+    out = io.StringIO()
+    assert validate_paths([nested], out) == 0
+    assert out.getvalue() == "The lesson is OK.\n"
 
 
 def test_readme_example_is_a_valid_lesson(tmp_path: Path) -> None:
