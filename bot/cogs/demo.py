@@ -20,7 +20,6 @@ import contextlib
 import io
 import logging
 import secrets
-import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -43,7 +42,7 @@ from bot.cogs.limits import (
 from bot.cogs.views import PREDICTION, GuardedView, session_id
 from bot.demos.chart import render_gantt_png
 from bot.demos.engine import DemoHandle, validate_options
-from bot.demos.limits import SHUTDOWN_NOTE, DemoCooldownError, DemoGuard
+from bot.demos.limits import SHUTDOWN_NOTE, DemoGuard, Reservation
 from bot.demos.model import MAX_DURATION, MIN_DURATION, MODE_SUMMARIES, MODES, DemoOptions, DemoRun
 from bot.demos.prediction import PredictionQuestion, ask_prediction, judge_prediction
 from bot.demos.report import DemoReport, build_report, render_progress
@@ -280,9 +279,6 @@ class DemoCog(commands.Cog):
         self._sessions: set[asyncio.Task[None]] = set()
         self._handles: set[DemoHandle] = set()
         self._views: set[PredictionView] = set()
-        # user id -> until when a demo admitted but not started yet holds their place
-        # (the answer, and any prediction, come before DemoGuard.start registers it)
-        self._pending: dict[int, float] = {}
         self._closing = False
 
     @property
@@ -315,10 +311,10 @@ class DemoCog(commands.Cog):
         guard = self.guard
         options = validate_options(mode, [task1, task2])
         user_id = interaction.user.id
-        self.check_admission(guard, user_id, interaction.guild_id)
-        view: PredictionView | None = None
+        # The reply, and any prediction, come before the demo starts: hold its place.
         hold = RESERVE_SECONDS + (self.prediction_timeout if predict else 0.0)
-        self._pending[user_id] = time.monotonic() + hold
+        reservation = guard.reserve(user_id, interaction.guild_id, hold)
+        view: PredictionView | None = None
         try:
             if predict:
                 question = ask_prediction(options)
@@ -334,16 +330,9 @@ class DemoCog(commands.Cog):
                     embed=progress_embed(options, initial_bars(options), notes=["Starting…"])
                 )
         except BaseException:
-            self._pending.pop(user_id, None)
+            guard.release(reservation)
             raise
-        self._spawn(self._session(interaction, guard, options, view))
-
-    def check_admission(self, guard: DemoGuard, user_id: int, guild_id: int | None) -> None:
-        """Raise a friendly error if ``user_id`` may not start a demo now."""
-        deadline = self._pending.get(user_id)
-        if deadline is not None and deadline > time.monotonic():
-            raise DemoCooldownError(max(0.0, deadline - time.monotonic()), running=True)
-        guard.check(user_id, guild_id)
+        self._spawn(self._session(interaction, guard, options, view, reservation))
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coroutine, name="demo:session")
@@ -356,10 +345,11 @@ class DemoCog(commands.Cog):
         guard: DemoGuard,
         options: DemoOptions,
         view: PredictionView | None,
+        reservation: Reservation,
     ) -> None:
         """Ask for a prediction if wanted, run the demo, keep the message live, post the report."""
         try:
-            await self._run_session(interaction, guard, options, view)
+            await self._run_session(interaction, guard, options, view, reservation)
         except Exception:
             error_id = new_error_id()
             log.exception("Demo session failed %s (user %s)", error_id, interaction.user.id)
@@ -367,6 +357,8 @@ class DemoCog(commands.Cog):
                 await interaction.edit_original_response(
                     content=APOLOGY.format(error_id=error_id), embeds=[], view=None
                 )
+        finally:
+            guard.release(reservation)  # if the demo never started (start took it otherwise)
 
     async def _run_session(
         self,
@@ -374,6 +366,7 @@ class DemoCog(commands.Cog):
         guard: DemoGuard,
         options: DemoOptions,
         view: PredictionView | None,
+        reservation: Reservation,
     ) -> None:
         notes: list[str] = []
         guess: str | None = None
@@ -384,7 +377,6 @@ class DemoCog(commands.Cog):
                 self._views.discard(view)
             guess = view.choice
             if self._closing:
-                self._pending.pop(interaction.user.id, None)
                 embed = progress_embed(
                     options, initial_bars(options), notes=[f"⏹ **Demo stopped**: {SHUTDOWN_NOTE}."]
                 )
@@ -400,13 +392,12 @@ class DemoCog(commands.Cog):
                 notes.append(f"🔮 You predicted **{label}**.")
         handle_changed = asyncio.Event()
         try:
-            # Hand the user's place from this cog's reservation to the guard's registry.
-            self._pending.pop(interaction.user.id, None)
             handle = guard.start(
                 options,
                 user_id=interaction.user.id,
                 guild_id=interaction.guild_id,
                 observer=lambda _event: handle_changed.set(),
+                reservation=reservation,
             )
         except UserError as exc:
             embed = progress_embed(options, initial_bars(options), notes=[*notes, f"⚠️ {exc}"])

@@ -4,6 +4,11 @@
 guild is under its cap on concurrent demos, starts it, and keeps a registry of
 every running demo so shutdown can cancel them all (``cancel_all``); each
 cancelled run's report then says it was cancelled.
+
+A front end that answers before the demo starts (a prediction asked first)
+``reserve``s a place: the reservation counts against the user and the guild
+like a running demo, so nobody admitted meanwhile can take it, and ``start``
+turns it into the running demo. An unused reservation lapses after its hold.
 """
 
 from __future__ import annotations
@@ -65,6 +70,15 @@ class RunningDemo:
     expected_end: float
 
 
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A place held for a demo admitted but not started yet."""
+
+    user_id: int
+    guild_id: int | None
+    until: float
+
+
 class DemoGuard:
     """Admit, start and track demos under a per-user cooldown and a per-guild cap."""
 
@@ -80,6 +94,7 @@ class DemoGuard:
         self._clock = clock
         self._last_start: dict[int, float] = {}
         self._running: dict[int, RunningDemo] = {}
+        self._reserved: dict[int, Reservation] = {}  # by user id
         self._ids = itertools.count(1)
         self._closed = False
 
@@ -93,17 +108,34 @@ class DemoGuard:
         if self._closed:
             raise UserError("The bot is shutting down; demos are paused.")
         now = self._clock()
-        mine = [d for d in self._running.values() if d.user_id == user_id]
+        for user, held in list(self._reserved.items()):
+            if held.until <= now:  # admitted, never started: the place is free again
+                del self._reserved[user]
+        # Until when each demo (running, or held for) this user / this guild holds a place.
+        places = [(d.user_id, d.guild_id, d.expected_end) for d in self._running.values()]
+        places += [(r.user_id, r.guild_id, r.until) for r in self._reserved.values()]
+        mine = [end for user, _, end in places if user == user_id]
         if mine:
-            raise DemoCooldownError(max(d.expected_end for d in mine) - now, running=True)
+            raise DemoCooldownError(max(mine) - now, running=True)
         last = self._last_start.get(user_id)
         if last is not None and now - last < self.cooldown:
             raise DemoCooldownError(self.cooldown - (now - last))
         if guild_id is not None:
-            here = [d for d in self._running.values() if d.guild_id == guild_id]
+            here = [end for _, guild, end in places if guild == guild_id]
             if len(here) >= self.max_per_guild:
-                soonest = min(d.expected_end for d in here)
-                raise DemoCapacityError(self.max_per_guild, soonest - now)
+                raise DemoCapacityError(self.max_per_guild, min(here) - now)
+
+    def reserve(self, user_id: int, guild_id: int | None, hold: float) -> Reservation:
+        """Admit a demo that starts later (within ``hold`` seconds); hold its place till then."""
+        self.check(user_id, guild_id)
+        reservation = Reservation(user_id, guild_id, self._clock() + hold)
+        self._reserved[user_id] = reservation
+        return reservation
+
+    def release(self, reservation: Reservation) -> None:
+        """Give a reservation's place back (its demo will not start)."""
+        if self._reserved.get(reservation.user_id) is reservation:
+            del self._reserved[reservation.user_id]
 
     def start(
         self,
@@ -112,8 +144,15 @@ class DemoGuard:
         user_id: int,
         guild_id: int | None,
         observer: Observer | None = None,
+        reservation: Reservation | None = None,
     ) -> DemoHandle:
-        """Check the limits, then start the demo in the running loop and register it."""
+        """Check the limits, then start the demo in the running loop and register it.
+
+        With the ``reservation`` it was admitted under, its held place is the
+        one it takes (the check cannot fail on the cap while the hold lasts).
+        """
+        if reservation is not None:
+            self.release(reservation)
         self.check(user_id, guild_id)
         now = self._clock()
         handle = start_demo(options, observer)

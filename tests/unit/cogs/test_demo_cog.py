@@ -24,7 +24,6 @@ from bot.cogs.demo import (
 )
 from bot.cogs.limits import CHOICE_NAME, message_problems
 from bot.demos.engine import run_demo, start_demo, validate_options
-from bot.demos.limits import DemoCooldownError, DemoGuard
 from bot.demos.model import MODES, DemoRun
 from bot.demos.prediction import ask_prediction
 from bot.demos.report import DemoReport, build_report
@@ -144,21 +143,6 @@ async def test_prediction_view_offers_one_button_per_choice() -> None:
     assert all(str(b.custom_id).startswith("sb:x:0123abcd:pd:") for b in buttons)
     assert message_problems(view=view) == []
     view.stop()
-
-
-async def test_cog_refuses_a_second_demo_while_a_prediction_is_pending(
-    study_bot: StudyBot,
-) -> None:
-    """A user whose admitted demo has not started yet is refused until it starts or lapses."""
-    cog = DemoCog(study_bot)
-    guard = DemoGuard(cooldown=0.0)
-    cog.check_admission(guard, 1, 2)
-    cog._pending[1] = 1e18
-    with pytest.raises(DemoCooldownError, match="still running"):
-        cog.check_admission(guard, 1, 2)
-    cog.check_admission(guard, 3, 2)
-    cog._pending[1] = 0.0  # a reservation whose demo never started lapses
-    cog.check_admission(guard, 1, 2)
 
 
 async def test_cog_without_a_demo_guard_says_demos_are_unavailable(study_bot: StudyBot) -> None:

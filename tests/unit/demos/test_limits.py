@@ -85,3 +85,34 @@ async def test_finished_demos_leave_the_registry() -> None:
     await guard.start(SHORT, user_id=1, guild_id=None).wait()
     await asyncio.sleep(0)
     assert guard.running == ()
+
+
+async def test_a_reserved_place_counts_until_its_demo_starts_or_the_hold_lapses() -> None:
+    """A demo admitted before it starts (a prediction first) holds its user's and guild's place.
+
+    Before, only the user was held: with the guild at its cap in the meantime
+    the demo was refused after the prediction had been made.
+    """
+    clock = Clock()
+    guard = DemoGuard(cooldown=0.0, max_per_guild=2, clock=clock)
+    first = guard.reserve(1, 7, hold=60.0)
+    with pytest.raises(DemoCooldownError, match="still running"):
+        guard.check(1, 7)  # the same user again
+    guard.start(LONG, user_id=2, guild_id=7)
+    with pytest.raises(DemoCapacityError):
+        guard.reserve(3, 7, hold=60.0)  # the reservation fills the guild's second place
+    guard.check(3, 8)  # another guild is free
+    handle = guard.start(LONG, user_id=1, guild_id=7, reservation=first)  # takes its place
+    assert len(guard.running) == 2
+    with pytest.raises(DemoCooldownError, match="still running"):
+        guard.check(1, 8)
+    handle.cancel("test")
+    await handle.wait()
+
+    held = guard.reserve(4, 9, hold=60.0)
+    guard.release(held)  # its demo will not start
+    guard.check(4, 9)
+    guard.reserve(5, 9, hold=60.0)
+    clock.now += 61.0  # never started: lapses
+    guard.check(5, 9)
+    await guard.cancel_all()
