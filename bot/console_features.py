@@ -21,6 +21,8 @@ from bot.demos.engine import validate_options
 from bot.demos.model import MODES as DEMO_MODES
 from bot.demos.terminal import run_terminal_demo
 from bot.errors import OptionError, UserError
+from bot.lessons.library import LessonLibrary
+from bot.lessons.model import Lesson
 from bot.quiz.personal import PersonalQuiz
 from bot.quiz.results import AnswerResult, QuizSummary
 from bot.quiz.scoring import CORRECT_POINTS, points_for
@@ -46,6 +48,8 @@ class ConsoleSession:
         self.runner = asyncio.Runner()
         self._store: Store | None = None
         self._quiz: QuizService | None = None
+        # The console's lessons, for picking a saved quiz up again (quiz retry / review).
+        self.library: LessonLibrary | None = None
         self.user_name = _local_user_name()
         # A stable id per local user name, so the local leaderboard tells people apart.
         self.user_id = zlib.crc32(self.user_name.encode("utf-8")) or 1
@@ -68,8 +72,12 @@ class ConsoleSession:
                     f"Cannot open the database {self.database_path}: {exc}. Quizzes, the "
                     "leaderboard and stats need it; set STUDYBOT_DATABASE to a file you can write."
                 ) from None
-            self._quiz = QuizService(self._store)
+            self._quiz = QuizService(self._store, lessons=self._lesson)
         return self._quiz
+
+    def _lesson(self, lesson_id: str) -> Lesson | None:
+        library = self.library
+        return library.get(lesson_id) if library is not None and lesson_id in library else None
 
     def close(self) -> None:
         """Close the database (committing anything pending) and the loop."""
@@ -224,12 +232,15 @@ class QuizCommand:
         self.last_run: int | None = None
 
     def __call__(self, console: Console, args: list[str]) -> None:
+        self.session.library = console.library
         service = self.session.quiz()
         user = self.session.user_id
         if not args:
             console.write("Usage: quiz <lesson> | quiz retry | quiz review")
             return
         if args[0] in {"retry", "review"}:
+            if self.last_run is None:  # a new session: pick up the latest run saved
+                self.last_run = self.session.run(service.latest_personal(None, user))
             if self.last_run is None:
                 console.write("Finish a quiz first: quiz <lesson>")
                 return

@@ -450,6 +450,14 @@ class QuizService:
         assert quiz.summary is not None
         return quiz.summary
 
+    async def latest_personal(self, guild_id: int | None, user_id: int) -> int | None:
+        """Return the run id of the user's latest personal quiz or review here, or None.
+
+        For front ends with no message to carry it: the console's ``quiz retry``
+        after a restart.
+        """
+        return await self._store.latest_personal_run(_guild(guild_id), user_id)
+
     async def retry(self, run_id: int, user_id: int) -> PersonalQuiz:
         """Start the same lesson again for the owner of ``run_id`` (once per run)."""
         quiz = await self.find_personal(run_id, user_id)

@@ -484,6 +484,14 @@ class Store:
             )
         return found
 
+    async def latest_personal_run(self, guild_id: int, user_id: int) -> int | None:
+        """Return the id of the user's latest personal quiz or review in the guild, or None."""
+        row = await self._fetchone(
+            "SELECT max(id) FROM quiz_runs WHERE guild_id = ? AND owner_id = ? AND kind != 'round'",
+            (guild_id, user_id),
+        )
+        return None if row is None or row[0] is None else int(row[0])
+
     async def saved_run(self, run_id: int) -> SavedRun | None:
         """Return a personal quiz or review with its answers in order, or None (rounds too)."""
         row = await self._fetchone(

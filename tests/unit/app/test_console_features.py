@@ -132,3 +132,14 @@ def test_an_unusable_database_is_named_with_the_setting_to_change(tmp_path: Path
     assert "node-sequential-vs-parallel" in out  # the lessons still work
     assert out.count(f"Cannot open the database {blocker / 'local.db'}") == 2
     assert "set STUDYBOT_DATABASE to a file you can write" in out
+
+
+def test_review_and_retry_pick_up_the_last_quiz_after_a_restart(tmp_path: Path) -> None:
+    """A new console session reviews the quiz finished in the one before."""
+    settings = Settings(database_path=tmp_path / "local.db")
+    _run(settings, f"quiz {SEED}\nA\nA\nC\nquit\n")  # question 2 missed
+    out = " ".join(_run(settings, "quiz review\nB\nquiz retry\nq\nquit\n").split())
+    assert "Finish a quiz first" not in out
+    assert "1 question." in out and "In the parallel execution" in out
+    assert "1/1 correct" in out
+    assert "3 questions." in out  # the retry of the lesson
