@@ -106,6 +106,29 @@ def list_message(lessons: list[Lesson], page: int = 1) -> tuple[discord.Embed, d
     return embed, persistent_view(*page_buttons(page, len(pages), "ls", row=0))
 
 
+async def show_in_place_or_privately(
+    interaction: discord.Interaction[Any], embed: discord.Embed, view: discord.ui.View
+) -> None:
+    """Show the new mode or page in place for whoever asked for the message; to others, privately.
+
+    A lesson posted in a busy channel is being read by everyone: if anyone's
+    menu choice or page turn changed it, it would change under the others'
+    eyes. The person who ran the command steers it; anyone else gets their own
+    ephemeral copy, which they can then steer.
+    """
+    message = interaction.message
+    asker = None if message is None else message.interaction_metadata
+    if (
+        message is not None
+        and not message.flags.ephemeral
+        and asker is not None
+        and asker.user.id != interaction.user.id
+    ):
+        await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+    else:
+        await interaction.response.edit_message(embed=embed, view=view)
+
+
 class ModeSelect(
     GuardedItem,
     discord.ui.DynamicItem[discord.ui.Select[Any]],
@@ -146,7 +169,7 @@ class ModeSelect(
         mode = self.item.values[0] if self.item.values else MODES[0]
         lesson = study_bot(interaction).library.get(self.lesson_id)
         embed, view = lesson_message(lesson, mode if mode in MODES else MODES[0])
-        await interaction.response.edit_message(embed=embed, view=view)
+        await show_in_place_or_privately(interaction, embed, view)
 
 
 class PageButton(
@@ -157,7 +180,7 @@ class PageButton(
         r"(?P<page>\d{1,4}):(?P<dir>[pn])"
     ),
 ):
-    """◀ or ▶ under a paginated lesson or lesson list; anyone may turn the page."""
+    """◀ or ▶ under a paginated lesson or lesson list (others turn a private copy's page)."""
 
     def __init__(
         self, kind: str, parts: tuple[object, ...], page: int, direction: str, **button: Any
@@ -204,7 +227,7 @@ class PageButton(
             lesson_id, mode = str(self.parts[0]), str(self.parts[1])
             lesson = library.get(lesson_id)
             embed, view = lesson_message(lesson, mode if mode in MODES else MODES[0], self.page)
-        await interaction.response.edit_message(embed=embed, view=view)
+        await show_in_place_or_privately(interaction, embed, view)
 
 
 async def lesson_autocomplete(

@@ -95,6 +95,32 @@ async def test_lesson_show_and_the_mode_menu_edit_in_place(
     fake_discord.assert_clean()
 
 
+async def test_others_steer_a_private_copy_of_a_lesson_posted_in_the_channel(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Someone else's menu choice leaves the channel's message alone and shows them a copy."""
+    bob = fake_discord.add_member("bob")
+    async with studybot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        shown = await answered(
+            fake_discord, await fake_discord.slash("lesson show", {"lesson": SEED, "mode": "code"})
+        )
+        before = shown.revisions
+        pick = await fake_discord.select(shown.id, f"sb:mode:{SEED}", ["table"], user=bob)
+        copy = await answered(fake_discord, pick)
+        assert copy.ephemeral and copy.id != shown.id
+        assert "Call task2()" in copy.text and f"{SEED} · table" in copy.text
+        unchanged = fake_discord.messages[shown.id]
+        assert unchanged.revisions == before and "async function sequential" in unchanged.text
+
+        again = await fake_discord.select(copy.id, f"sb:mode:{SEED}", ["tracker"], user=bob)
+        await fake_discord.wait_for_response(again)
+        assert "task1Status" in fake_discord.messages[copy.id].text  # bob steers his copy
+        mine = await fake_discord.select(shown.id, f"sb:mode:{SEED}", ["moments"])
+        await fake_discord.wait_for_response(mine)
+        assert f"{SEED} · moments" in fake_discord.messages[shown.id].text
+    fake_discord.assert_clean()
+
+
 async def test_long_lessons_page_with_buttons(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
