@@ -296,7 +296,7 @@ def _stats(session: ConsoleSession, console: Console, args: list[str]) -> None:
     console.write(f"  quiz runs      {stats.runs}")
     console.write(
         f"  answers        {stats.correct}/{stats.answered} correct ({accuracy}), "
-        "in finished quizzes"
+        "in finished quizzes (reviews are practice)"
     )
     console.write(
         f"  streak         {_plural(stats.current_streak, 'day')}, best {stats.best_streak}"

@@ -101,7 +101,10 @@ def stats_embed(stats: UserStats, name: str, library: LessonLibrary) -> discord.
         f"Progress: {safe_name(name)}",
         summary,
         fields=fields,
-        footer="A streak counts the days in a row on which you finished a quiz or played a round.",
+        footer=(
+            "A streak counts the days in a row on which you finished a quiz or played a round. "
+            "Reviews of missed questions are practice: they count for the streak only."
+        ),
         colour=BOARD_COLOUR,
     )
 

@@ -335,8 +335,12 @@ def _close(conn: sqlite3.Connection, closing: list[FinishRun]) -> dict[int, bool
                 for lesson in (ALL_LESSONS, f.lesson_id):
                     for week in (ALL_TIME, f.week):
                         scores.append((f.guild_id, lesson, week, p.user_id, p.points))
-            stats.append((f.guild_id, p.user_id, p.answered, p.correct))
             streaks.append((f.guild_id, p.user_id, f.day))
+            if f.kind == "review":
+                # Its questions were missed moments ago and their answers just shown:
+                # counting them would inflate accuracy and hide the hardest questions.
+                continue
+            stats.append((f.guild_id, p.user_id, p.answered, p.correct))
             for index, right in p.questions:
                 questions.append((f.guild_id, p.user_id, f.lesson_id, index, 0 if right else 1))
     insert_rows(conn, ADD_SCORE, scores)

@@ -92,6 +92,23 @@ async def test_stats_report_lessons_accuracy_streaks_and_hardest(
     assert (later.current_streak, later.best_streak) == (0, 2)
 
 
+async def test_a_review_counts_for_the_streak_but_not_for_accuracy(
+    service: QuizService, clock: FakeClock, lesson: Lesson
+) -> None:
+    """A review asks questions whose answers were just shown: practice, left out of accuracy."""
+    quiz = await service.start_personal(GUILD, 1, "user1", lesson)
+    for letter in "ADD":  # two missed
+        await service.answer(quiz.run_id, 1, letter)
+    clock.advance(DAY_MS / 1000)
+    review = await service.review_missed(quiz.run_id, 1)
+    for letter in "BC":
+        await service.answer(review.run_id, 1, letter)
+    stats = await service.stats(GUILD, 1)
+    assert (stats.runs, stats.answered, stats.correct) == (1, 3, 1)
+    assert [h.misses for h in stats.hardest] == [1, 1]  # still the hardest, not "now fixed"
+    assert (stats.current_streak, stats.best_streak) == (2, 2)  # the review was a quiz that day
+
+
 async def test_stats_of_a_newcomer_are_zero(service: QuizService) -> None:
     """Someone who never played gets zero stats, not an error."""
     stats = await service.stats(GUILD, 5)
