@@ -120,22 +120,31 @@ class ConfirmReset(GuardedView):
         self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]
     ) -> None:
         """Reset the guild's scores, then say so."""
-        self.stop()
         self.outcome = "reset"
-        await interaction.response.defer()
-        await quiz_service(self.bot).reset_scores(self.guild_id)
-        await interaction.edit_original_response(
-            content="✅ Scores reset. Every lesson's next completed run counts again.", view=None
-        )
+        try:
+            await interaction.response.defer()
+            await quiz_service(self.bot).reset_scores(self.guild_id)
+            await interaction.edit_original_response(
+                content="✅ Scores reset. Every lesson's next completed run counts again.",
+                view=None,
+            )
+        finally:
+            # Stopped only once the buttons are gone: a press before that still
+            # reaches this view, whose check tells it the question was answered.
+            self.stop()
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary)
     async def cancel(
         self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]
     ) -> None:
         """Leave the scores alone."""
-        self.stop()
         self.outcome = "cancelled"
-        await interaction.response.edit_message(content="Cancelled: nothing was reset.", view=None)
+        try:
+            await interaction.response.edit_message(
+                content="Cancelled: nothing was reset.", view=None
+            )
+        finally:
+            self.stop()  # after the buttons are gone, as in confirm
 
     async def on_timeout(self) -> None:
         """Take the buttons away once nobody answered in time."""

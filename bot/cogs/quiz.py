@@ -273,7 +273,11 @@ class QuizButton(
             else:
                 fresh = await service.review_missed(self.run_id, user_id)
             embeds, view = quiz_message(fresh)
-            await interaction.followup.send(embeds=embeds, view=view)
+            try:
+                await interaction.followup.send(embeds=embeds, view=view)
+            except BaseException:
+                service.follow_not_shown(self.run_id)
+                raise
             embeds, view = quiz_message(quiz)  # its Retry and Review are spent now
             await interaction.edit_original_response(embeds=embeds, view=view)
             return

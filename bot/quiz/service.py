@@ -461,8 +461,20 @@ class QuizService:
     async def retry(self, run_id: int, user_id: int) -> PersonalQuiz:
         """Start the same lesson again for the owner of ``run_id`` (once per run)."""
         quiz = await self.find_personal(run_id, user_id)
+        if quiz.finished and quiz.summary is None:  # close what is left open first
+            await self._close_quiz(quiz, self._wall_ms())
         with _following(quiz):
             return await self.start_personal(quiz.guild_id, user_id, quiz.owner_name, quiz.lesson)
+
+    def follow_not_shown(self, run_id: int) -> None:
+        """Free ``run_id`` to lead to a retry or review again: the one started was never shown.
+
+        A front end that could not post the new run calls this, so the user's
+        next press of Retry or Review is not refused for a run they never saw.
+        """
+        quiz = self._personal.get(run_id)
+        if quiz is not None:
+            quiz.followed = False
 
     async def review_missed(self, run_id: int, user_id: int) -> PersonalQuiz:
         """Start a practice run of only the questions missed in the finished run ``run_id``."""

@@ -132,7 +132,11 @@ def backup_database(source: Path, dest: Path) -> None:
     try:
         src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            src.backup(dst)
+            src.execute("SELECT count(*) FROM sqlite_master").fetchone()  # the source's own errors
+            try:
+                src.backup(dst)
+            except sqlite3.Error as exc:  # the source read fine: the destination is the problem
+                raise ValueError(f"cannot write {dest}: {exc}") from None
         finally:
             src.close()
     finally:

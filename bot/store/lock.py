@@ -32,8 +32,8 @@ class DatabaseInUseError(OSError):
         self.holder = holder
         who = f" (pid {holder})" if holder.isdigit() else ""
         super().__init__(
-            f"another studybot process{who} is using it. Give this one its own database "
-            "(STUDYBOT_DATABASE), or stop the other one first"
+            f"another studybot process{who}, a bot or a console, is using it. Stop that one "
+            "first, or give this one its own database (STUDYBOT_DATABASE)."
         )
 
     def __str__(self) -> str:

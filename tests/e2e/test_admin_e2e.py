@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import shutil
 from pathlib import Path
 from typing import Any, cast
 
+import pytest
 import yaml
 
 from bot.app import StudyBot
@@ -86,10 +88,15 @@ async def test_reset_scores_asks_first_and_only_the_admin_answers(
     fake_discord.assert_clean()
 
 
+@pytest.mark.parametrize("gap", [0, 2])
 async def test_cancel_then_a_quick_reset_press_resets_nothing(
-    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path, gap: int
 ) -> None:
-    """Cancel and Reset pressed in quick succession: the first decides, the second is told."""
+    """Cancel and Reset pressed in quick succession: the first decides, the second is told.
+
+    ``gap`` lets the bot's loop run a little between the presses, so the second
+    also arrives while the first is being answered, not only before it starts.
+    """
     ada = admin(fake_discord)
     guild = fake_discord.guild.id
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
@@ -97,6 +104,8 @@ async def test_cancel_then_a_quick_reset_press_resets_nothing(
         ask = await answered(fake_discord, await fake_discord.slash("admin reset-scores", user=ada))
         yes, no = ask.custom_ids()
         cancel = await fake_discord.click(ask.id, no, user=ada)
+        for _ in range(gap):
+            await asyncio.sleep(0)
         reset = await fake_discord.click(ask.id, yes, user=ada)  # before the cancel took effect
         await fake_discord.wait_for_response(cancel)
         late = await answered(fake_discord, reset)

@@ -12,7 +12,9 @@ import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import discord
 import pytest
 
 from bot.app import StudyBot, build_services, create_bot, load_content
@@ -391,3 +393,42 @@ async def test_a_double_tap_on_retry_posts_one_quiz(
         assert len(refusals) == 1 and refusals[0].ephemeral
         await retry_spent(fake_discord, message.id, run, 3)
     fake_discord.assert_clean()
+
+
+async def test_a_retry_that_could_not_be_posted_can_be_pressed_again(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """If posting the new quiz fails, Retry is not refused next time for a quiz never shown."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        message = await answered(
+            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
+        )
+        run = run_of(message)
+        for position, letter in enumerate("ABC"):
+            message = await press(fake_discord, message, quiz_id(run, position, "a" + letter))
+        real = discord.Webhook.send
+
+        async def fails_once(self: discord.Webhook, *args: Any, **kwargs: Any) -> Any:
+            monkeypatch.setattr(discord.Webhook, "send", real)
+            raise discord.DiscordServerError(FakeResponse(), "simulated outage")
+
+        monkeypatch.setattr(discord.Webhook, "send", fails_once)
+        first = await fake_discord.click(message.id, quiz_id(run, 3, "r"))
+        apology = await followup(fake_discord, first)  # the press is over once it has said so
+        assert apology.ephemeral and "went wrong" in apology.text
+        retried = await followup(
+            fake_discord, await fake_discord.click(message.id, quiz_id(run, 3, "r"))
+        )
+        assert "question 1 of 3" in retried.text
+        assert "already started" not in retried.text
+    fake_discord.assert_clean()
+
+
+class FakeResponse:
+    """Just enough of an aiohttp response for discord.py's HTTPException."""
+
+    status = 503
+    reason = "Service Unavailable"

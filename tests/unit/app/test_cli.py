@@ -263,11 +263,18 @@ def test_backup_runs_beside_the_bot_and_migrate_waits_for_it(
         assert main(["backup", str(tmp_path / "copy.db")]) == 0
         assert main(["migrate"]) == 1
         err = capsys.readouterr().err
-        assert f"another studybot process (pid {holder.pid}) is using it" in err
+        assert (
+            f"cannot use the database {live}: another studybot process (pid {holder.pid}), "
+            "a bot or a console, is using it. Stop that one first"
+        ) in err
         folder = tmp_path / "backups"
         folder.mkdir()
         assert main(["backup", str(folder), "--force"]) == 2
         assert f"{folder} is a folder; give a file path" in capsys.readouterr().err
+        notes = tmp_path / "notes.txt"
+        notes.write_text("not a database\n" * 100)
+        assert main(["backup", str(notes), "--force"]) == 2  # the destination is to blame
+        assert f"cannot write {notes}" in capsys.readouterr().err
     finally:
         holder.kill()
         holder.wait()

@@ -404,3 +404,18 @@ async def test_a_finished_run_leads_to_one_retry_or_review(
         await service.review_missed(quiz.run_id, ANN)
     again = await service.retry(first.run_id, ANN)  # the new run leads to its own
     assert again.run_id not in (quiz.run_id, first.run_id)
+
+
+async def test_retry_closes_a_quiz_whose_close_was_not_saved(
+    service: QuizService, store: Store, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retry from a quiz stuck before its score saves that score first (the console's path)."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, quiz.run_id, ANN, "A" * (quiz.total - 1))
+    await writer_dies_after_committing(store, monkeypatch, "finish")
+    with pytest.raises(FinishNotRecordedError):
+        await service.answer(quiz.run_id, ANN, "B", quiz.total - 1)
+    monkeypatch.setattr(WorkerProcess, "MODULE", "bot.store.write_worker")
+    again = await service.retry(quiz.run_id, ANN)
+    assert quiz.summary is not None and quiz.summary.counts_for_leaderboard
+    assert again.practice  # the first run was closed, and counted, before this one

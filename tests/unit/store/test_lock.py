@@ -33,7 +33,10 @@ async def test_a_second_store_on_the_same_file_is_refused(tmp_path: Path) -> Non
     async with Store.open(path):
         with pytest.raises(DatabaseInUseError) as refused:
             await Store.open(path)
-        assert f"another studybot process (pid {os.getpid()}) is using it" in str(refused.value)
+        assert (
+            f"another studybot process (pid {os.getpid()}), a bot or a console, is using it."
+            in (str(refused.value))
+        )
         assert "STUDYBOT_DATABASE" in str(refused.value)
         assert isinstance(refused.value, OSError)  # front ends report it as an unusable database
         async with Store.open(tmp_path / "other.db"):  # another file is free
