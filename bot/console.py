@@ -347,11 +347,20 @@ TRACE_HELP = (
 
 def _trace(console: Console, args: list[str]) -> None:
     args, narrow = _layout(console, args)
-    if len(args) != 1:
-        raise UserError("Which lesson? Use: trace <lesson>, e.g. trace node.")
+    if not args:
+        raise UserError("Which lesson? Use: trace <lesson> [step], e.g. trace node 3.")
+    if len(args) > 2 or (len(args) == 2 and not _is_number(args[1])):
+        raise UserError("Use: trace <lesson> [step], e.g. trace node 3.")
     lesson = console.resolve(args[0])
     steps = lesson.table.steps
     index = 0
+    if len(args) == 2:
+        wanted = int(args[1])
+        if wanted not in steps:
+            raise UserError(
+                f"{lesson.id} has steps {steps[0]}-{steps[-1]}; there is no step {wanted}."
+            )
+        index = steps.index(wanted)
     console.write(f"Tracing {lesson.title}: {len(steps)} steps.")
     console.write(TRACE_HELP)
     show = True
@@ -426,7 +435,10 @@ def _builtin_commands() -> list[ConsoleCommand]:
         ),
         ConsoleCommand("modes", "list the modes a lesson can be shown in", _modes),
         ConsoleCommand(
-            "trace", "walk a lesson's execution table step by step", _trace, "trace <lesson>"
+            "trace",
+            "walk a lesson's execution table step by step",
+            _trace,
+            "trace <lesson> [step]",
         ),
         # No 'q': in the trace and the quiz q leaves them, and one q too many must
         # not end studybot.

@@ -23,11 +23,13 @@ from bot.demos.terminal import run_terminal_demo
 from bot.errors import OptionError, UserError
 from bot.lessons.library import LessonLibrary
 from bot.lessons.model import Lesson
+from bot.quiz.errors import QuizNotFinishedError
 from bot.quiz.personal import PersonalQuiz
 from bot.quiz.results import AnswerResult, QuizSummary
 from bot.quiz.scoring import CORRECT_POINTS, points_for
 from bot.quiz.service import PERIODS, QuizService
 from bot.store.database import Store
+from bot.store.lock import DatabaseInUseError
 from bot.store.migrations import DatabaseTooNewError, MigrationError
 
 T = TypeVar("T")
@@ -67,6 +69,8 @@ class ConsoleSession:
         if self._quiz is None:
             try:
                 self._store = self.run(_open_store(self.database_path))
+            except DatabaseInUseError as exc:
+                raise UserError(f"Cannot open the database {self.database_path}: {exc}") from None
             except (DatabaseTooNewError, MigrationError, OSError, sqlite3.Error) as exc:
                 raise UserError(
                     f"Cannot open the database {self.database_path}: {exc}. Quizzes, the "
@@ -247,7 +251,13 @@ class QuizCommand:
             if args[0] == "retry":
                 quiz = self.session.run(service.retry(self.last_run, user))
             else:
-                quiz = self.session.run(service.review_missed(self.last_run, user))
+                try:
+                    quiz = self.session.run(service.review_missed(self.last_run, user))
+                except QuizNotFinishedError:  # stopped with q: it cannot be resumed here
+                    raise UserError(
+                        "Your last quiz was stopped before the end, so it has nothing to "
+                        "review. Type quiz retry to take it again."
+                    ) from None
         else:
             lesson = console.resolve(args[0])
             quiz = self.session.run(
@@ -279,7 +289,10 @@ def _leaderboard(session: ConsoleSession, console: Console, args: list[str]) -> 
     when = "this week" if period == "week" else "all time"
     console.write(f"Leaderboard ({lesson_id or 'all lessons'}, {when})")
     if not entries:
-        console.write("  Nobody has finished a quiz yet. Try: quiz <lesson>")
+        scope = "this lesson's quiz" if lesson_id else "a quiz"
+        since = "this week" if period == "week" else "yet"
+        which = f"quiz {lesson_id}" if lesson_id else "quiz <lesson>"
+        console.write(f"  Nobody has finished {scope} {since}. Try: {which}")
         return
     for entry in entries:
         console.write(f"  {entry.rank:>2}. {entry.name:<20} {entry.points:>6} pts")

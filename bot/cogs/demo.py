@@ -256,9 +256,12 @@ class PredictionButton(discord.ui.Button[PredictionView]):
             return
         if view.choice is not None or view.is_finished():
             # A second quick press was dispatched before the first took the buttons away.
-            await interaction.response.send_message(
-                "Your prediction is already in; the demo is starting.", ephemeral=True
+            note = (
+                "Your prediction is already in; the demo is starting."
+                if view.choice is not None
+                else "The time to predict is over; the demo runs without a prediction."
             )
+            await interaction.response.send_message(note, ephemeral=True)
             return
         view.choice = self.value  # before the await: a second press sees it
         embed = progress_embed(

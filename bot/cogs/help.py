@@ -63,8 +63,9 @@ def help_embed(tree: app_commands.CommandTree[Any], latency: float | None = None
     fields.append(
         (
             "Scoring",
-            describe_rules() + " A lesson's first completed run counts for the leaderboard; "
-            "later runs are practice. Weeks and streak days are in UTC; a week starts on Monday.",
+            describe_rules() + " Rounds always count for the leaderboard; of personal quizzes, "
+            "a lesson's first completed run counts and later runs are practice. "
+            "Weeks and streak days are in UTC; a week starts on Monday.",
         )
     )
     footer = "Replies about mistakes are only visible to you."

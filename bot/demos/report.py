@@ -50,7 +50,7 @@ IDEAL_BASIS: dict[str, str] = {
     "parallel": "the longest task",
     "fire_and_forget": "the awaited task only",
     "taskgroup": "the longest task",
-    "semaphore": "the best schedule with the limit",
+    "semaphore": "the tasks in order, each as soon as a slot is free",
     "fail_fast": "until task1 raises",
     "settled": "the longest task",
 }

@@ -18,7 +18,10 @@ def validate_paths(paths: Sequence[Path], out: TextIO) -> int:
     if not files:
         shown = ", ".join(str(p) for p in paths) or "(no paths)"
         print(f"No lesson files found in {shown}.", file=out)
-        nested = sorted({str(f.parent) for p in paths if p.is_dir() for f in p.rglob("*.yaml")})
+        nested = sorted(
+            {str(f.parent) for p in paths if p.is_dir() for f in p.rglob("*.y*ml")}
+            - {str(p) for p in paths}
+        )
         if nested:  # a folder is read itself, not its subfolders
             print(f"Lesson files are in a subfolder: try {' '.join(nested[:3])}", file=out)
         return 1

@@ -40,7 +40,7 @@ def test_help_list_and_modes() -> None:
     """help lists the commands, list shows lessons with their language, modes lists modes."""
     _, out = drive("help\nhelp trace\nlist gather\nmodes\nquit\n")
     assert "show <lesson> [mode] [narrow]" in out
-    assert "trace <lesson>: walk a lesson's execution table step by step" in out
+    assert "trace <lesson> [step]: walk a lesson's execution table step by step" in out
     assert "python-gather-failures" in out and "Python asyncio · ~12 min" in out
     assert "Modes: overview, flow, code, table, tracker, moments, snapshot, transcript" in out
     assert out.rstrip().endswith("Bye! Happy studying.")
@@ -134,6 +134,14 @@ def test_q_at_the_main_prompt_does_not_leave_studybot() -> None:
     assert out.index("To leave studybot") < out.index("Bye!")
     listed = "node-sequential-vs-parallel  Sequential vs parallel"
     assert listed in out.split("To leave studybot")[1]
+
+
+def test_trace_can_start_at_a_step() -> None:
+    """trace node 3 opens the walkthrough at step 3; a step out of range is named."""
+    _, out = drive("trace node 3\nq\ntrace node 9\ntrace node x\ntrace\n")
+    assert "trace 3/8> " in out and "trace 1/8> " not in out
+    assert "node-sequential-vs-parallel has steps 1-8; there is no step 9." in out
+    assert out.count("Use: trace <lesson> [step], e.g. trace node 3.") == 2
 
 
 def test_eof_inside_trace_exits_cleanly() -> None:

@@ -32,7 +32,7 @@ def test_quiz_then_leaderboard_and_stats(tmp_path: Path) -> None:
     out = _run(
         settings,
         f"quiz {SEED}\nh\nA\nB\nD\nleaderboard {SEED} forever\nleaderboard month\nleaderboard\n"
-        "stats\nquit\n",
+        "stats\nleaderboard python-sem\nquit\n",
     )
     assert "'forever' is not a period: use week or all" in out
     assert "There is no lesson called 'month'. Type list to see the lessons. A period is" in out
@@ -45,6 +45,7 @@ def test_quiz_then_leaderboard_and_stats(tmp_path: Path) -> None:
     assert "This run counts for the leaderboard." in out
     assert "150 pts" in out
     assert "2/3 correct (67%), in finished quizzes" in out
+    assert "Nobody has finished this lesson's quiz yet. Try: quiz python-semaphore-limits" in out
     with sqlite3.connect(tmp_path / "local.db") as db:
         assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 3
 
@@ -70,7 +71,9 @@ def test_retry_after_stopping_part_way(tmp_path: Path) -> None:
         settings, f"quiz {SEED}\nA\nB\nC\nquiz retry\nA\nq\nquiz review\nquiz retry\nq\nquit\n"
     )
     assert out.count("3 questions.") == 3
-    assert "Finish the quiz first" in out
+    assert "stopped before the end, so it has nothing to review. Type quiz retry" in " ".join(
+        out.split()
+    )
     assert "already started" not in out
 
 
@@ -143,3 +146,17 @@ def test_review_and_retry_pick_up_the_last_quiz_after_a_restart(tmp_path: Path) 
     assert "1 question." in out and "In the parallel execution" in out
     assert "1/1 correct" in out
     assert "3 questions." in out  # the retry of the lesson
+
+
+def test_a_database_held_by_another_process_is_named_as_such(tmp_path: Path) -> None:
+    """The console says another studybot has the database, not that it cannot write it."""
+    from bot.store.lock import lock_database, unlock_database
+
+    settings = Settings(database_path=tmp_path / "local.db")
+    held = lock_database(settings.database_path)
+    try:
+        out = " ".join(_run(settings, f"quiz {SEED}\nquit\n").split())
+    finally:
+        unlock_database(held)
+    assert "another studybot process" in out and "is using it" in out
+    assert "a file you can write" not in out

@@ -228,7 +228,7 @@ def test_validate_paths_reports_and_summarises(tmp_path: Path) -> None:
     assert "No lesson files found" in out.getvalue()
     nested = tmp_path / "lessons"
     nested.mkdir()
-    (nested / "seed.yaml").write_text(SEED.read_text())
+    (nested / "seed.yml").write_text(SEED.read_text())
     out = io.StringIO()
     assert validate_paths([tmp_path], out) == 1
     assert f"Lesson files are in a subfolder: try {nested}" in out.getvalue()
