@@ -1,10 +1,11 @@
 """/quiz round on Discord: timed channel rounds, their countdown, results and recovery.
 
-The quiz service decides everything (who may answer, when a question is
-closed, the points); this cog posts each question to the channel, edits its
-countdown every few seconds (Discord rate-limits edits, so never every
-second), acknowledges each press at once and confirms it only after the
-service says the answer is committed. Messages go through the channel, not
+The quiz service decides who may answer, when a question is closed and the
+points; ``bot.quiz.round_runner.RoundRunner`` runs the schedule (ask, count
+down, close, reveal, pause, standings). This cog shows it (``ChannelScreen``:
+each question a channel message whose countdown is edited every few seconds,
+as Discord rate-limits edits), acknowledges each press at once and confirms
+it only after the service says the answer is committed. Messages go through the channel, not
 the interaction's webhook, because a round outlives the 15 minutes an
 interaction token is valid and because a restarted bot must be able to close
 the last question's message. Rounds left open by a crash or restart are
@@ -18,7 +19,7 @@ import contextlib
 import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -32,6 +33,7 @@ from bot.errors import UserError
 from bot.lessons.model import Lesson, QuizQuestion
 from bot.quiz.errors import RoundAlreadyRunningError
 from bot.quiz.results import OpenQuestion, QuestionResult, RoundStandings
+from bot.quiz.round_runner import RoundRunner
 from bot.quiz.rounds import ChannelRound
 from bot.quiz.service import QuizService
 
@@ -277,16 +279,79 @@ class RoundButton(
         )
 
 
+class ChannelScreen:
+    """Shows a round in its channel: one message per question, edited in place.
+
+    Messages go through the channel, not the interaction's webhook: a round
+    outlives the 15 minutes an interaction token is valid. Posting a question
+    may fail (the round then ends); an edit that fails is logged and the round
+    goes on.
+    """
+
+    def __init__(
+        self, game: ChannelRound, channel: discord.PartialMessageable, spoiler: bool
+    ) -> None:
+        self.game = game
+        self.channel = channel
+        self.spoiler = spoiler
+        self.message: discord.Message | None = None
+        """The open question's message, if any."""
+
+    async def ask(self, opened: OpenQuestion) -> int | None:
+        """Post the question with its answer buttons."""
+        game = self.game
+        self.message = await self.channel.send(
+            embed=question_embed(game.lesson, opened, opened.seconds),
+            view=round_view(game.lesson, game.run_id, opened.position, opened.question_index),
+        )
+        return self.message.id
+
+    async def tick(self, opened: OpenQuestion, remaining: float) -> None:
+        """Edit the countdown into the question's message."""
+        if self.message is not None:
+            await self._edit(
+                self.message, embed=question_embed(self.game.lesson, opened, remaining)
+            )
+
+    async def reveal(self, opened: OpenQuestion, result: QuestionResult) -> None:
+        """Edit the question into its result, buttons off."""
+        game = self.game
+        if self.message is not None:
+            await self._edit(
+                self.message,
+                embed=result_embed(game.lesson, opened, result, self.spoiler),
+                view=self._closed_view(opened),
+            )
+        self.message = None
+
+    async def interrupt(self, opened: OpenQuestion, note: str) -> None:
+        """Take the open question's buttons off, with the reason on top."""
+        if self.message is not None:
+            await self._edit(self.message, content=note, view=self._closed_view(opened))
+
+    async def standings(self, standings: RoundStandings, note: str | None) -> None:
+        """Post the standings."""
+        await self.channel.send(embed=standings_embed(standings, self.game.lesson.title, note=note))
+
+    def _closed_view(self, opened: OpenQuestion) -> discord.ui.View:
+        game = self.game
+        return round_view(
+            game.lesson, game.run_id, opened.position, opened.question_index, closed=True
+        )
+
+    async def _edit(self, message: discord.Message, **changes: Any) -> None:
+        try:
+            await message.edit(**changes)
+        except discord.HTTPException as exc:
+            log.warning("Could not edit round message %s: %s %s", message.id, exc.status, exc)
+
+
 @dataclass(eq=False, slots=True)
 class RunningRound:
-    """A round this process is running: its task, its open message, and a way to close early."""
+    """A round this process is running: its schedule, and the task running it."""
 
-    game: ChannelRound
-    channel: discord.PartialMessageable
-    close_now: asyncio.Event = field(default_factory=asyncio.Event)
+    runner: RoundRunner
     task: asyncio.Task[None] | None = None
-    message: discord.Message | None = None
-    opened: OpenQuestion | None = None
 
 
 class RoundsCog(commands.Cog):
@@ -294,7 +359,7 @@ class RoundsCog(commands.Cog):
 
     def __init__(self, bot: StudyBot) -> None:
         self.bot = bot
-        # Seconds between countdown edits, and the pause between questions.
+        # Seconds between countdown edits, and the pause between questions (RoundRunner).
         self.tick_seconds = 5.0
         self.pause_seconds = 3.0
         self.running: dict[int, RunningRound] = {}
@@ -341,7 +406,15 @@ class RoundsCog(commands.Cog):
             await interaction.edit_original_response(content=str(exc))
             return
         channel = self.bot.get_partial_messageable(channel_id, guild_id=interaction.guild_id)
-        running = RunningRound(game, channel)
+        screen = ChannelScreen(game, channel, self.bot.settings.spoiler_answers)
+        runner = RoundRunner(
+            service,
+            game,
+            screen,
+            tick_seconds=self.tick_seconds,
+            pause_seconds=self.pause_seconds,
+        )
+        running = RunningRound(runner)
         self.running[game.run_id] = running
         running.task = asyncio.create_task(self.run(running), name=f"round-{game.run_id}")
 
@@ -349,96 +422,23 @@ class RoundsCog(commands.Cog):
         """Close the round's open question before its time is up (tests, future skip)."""
         running = self.running.get(run_id)
         if running is not None:
-            running.close_now.set()
+            running.runner.close_question_now()
 
     # --- running ----------------------------------------------------------------------
 
     async def run(self, running: RunningRound) -> None:
-        """Ask every question, post each result, then the standings."""
-        game = running.game
-        service = self.service
-        spoiler = self.bot.settings.spoiler_answers
+        """Run the round's schedule; a round that fails is closed with a note, never left open."""
+        runner = running.runner
         try:
-            while game.has_next:
-                opened = await service.open_question(game.run_id)
-                running.opened = opened
-                running.close_now.clear()
-                running.message = await running.channel.send(
-                    embed=question_embed(game.lesson, opened, opened.seconds),
-                    view=round_view(
-                        game.lesson, game.run_id, opened.position, opened.question_index
-                    ),
-                )
-                await service.set_round_message(game.run_id, running.message.id)
-                await self.count_down(running, opened)
-                result = await service.close_question(game.run_id)
-                await self.edit(
-                    running.message,
-                    embed=result_embed(game.lesson, opened, result, spoiler),
-                    view=round_view(
-                        game.lesson,
-                        game.run_id,
-                        opened.position,
-                        opened.question_index,
-                        closed=True,
-                    ),
-                )
-                running.message = None
-                if game.has_next and self.pause_seconds > 0:
-                    await asyncio.sleep(self.pause_seconds)
-            standings = await service.finish_round(game.run_id)
-            await running.channel.send(embed=standings_embed(standings, game.lesson.title))
+            await runner.run()
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("Round %s failed; closing it", game.run_id)
+            log.exception("Round %s failed; closing it", runner.game.run_id)
             with contextlib.suppress(Exception):
-                await self.end_early(running, "⚠️ This round hit an error and was closed.")
+                await runner.end_early("⚠️ This round hit an error and was closed.")
         finally:
-            self.running.pop(game.run_id, None)
-
-    async def count_down(self, running: RunningRound, opened: OpenQuestion) -> None:
-        """Wait until the question's time is up, editing its countdown every tick."""
-        clock = time.monotonic
-        while True:
-            remaining = opened.closes_at - clock()
-            if remaining <= 0:
-                return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    running.close_now.wait(), timeout=min(self.tick_seconds, remaining)
-                )
-                return
-            remaining = opened.closes_at - clock()
-            if remaining > 1 and running.message is not None:
-                await self.edit(
-                    running.message, embed=question_embed(running.game.lesson, opened, remaining)
-                )
-
-    async def edit(self, message: discord.Message, **changes: Any) -> None:
-        """Edit a round message; a failed edit is logged, never fatal to the round."""
-        try:
-            await message.edit(**changes)
-        except discord.HTTPException as exc:
-            log.warning("Could not edit round message %s: %s %s", message.id, exc.status, exc)
-
-    async def end_early(self, running: RunningRound, note: str) -> None:
-        """Finish a round now: disable the open question and post the standings."""
-        game = running.game
-        if running.message is not None and running.opened is not None:
-            opened = running.opened
-            await self.edit(
-                running.message,
-                content=note,
-                view=round_view(
-                    game.lesson, game.run_id, opened.position, opened.question_index, closed=True
-                ),
-            )
-        if not game.finished:
-            standings = await self.service.finish_round(game.run_id)
-            await running.channel.send(
-                embed=standings_embed(standings, game.lesson.title, note=note)
-            )
+            self.running.pop(runner.game.run_id, None)
 
     async def cog_unload(self) -> None:
         """End running rounds with a clear message (the bot is stopping or reloading)."""
@@ -448,9 +448,9 @@ class RoundsCog(commands.Cog):
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await running.task
             try:
-                await asyncio.wait_for(self.end_early(running, STOPPED), timeout=5)
+                await asyncio.wait_for(running.runner.end_early(STOPPED), timeout=5)
             except Exception:
-                log.exception("Could not end round %s cleanly", running.game.run_id)
+                log.exception("Could not end round %s cleanly", running.runner.game.run_id)
         self.running.clear()
         if self.recovery is not None and not self.recovery.done():
             self.recovery.cancel()

@@ -1,0 +1,114 @@
+"""The schedule of a timed round: ask, count down, close, reveal, pause; then the standings.
+
+``QuizService`` decides who may answer, when a question is closed and the
+points; ``RoundRunner`` decides the order and the timing of a round's steps.
+A front end only shows them, through a ``RoundScreen``: the Discord cog posts
+and edits channel messages, a test records the calls. So no front end has to
+copy the schedule to run a round, and the schedule is tested without Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from bot.quiz.results import OpenQuestion, QuestionResult, RoundStandings
+from bot.quiz.rounds import ChannelRound
+from bot.quiz.service import QuizService
+
+
+class RoundScreen(Protocol):
+    """What a front end shows of a round; each call may fail without stopping it (but ask)."""
+
+    async def ask(self, opened: OpenQuestion) -> int | None:
+        """Show the question with its answer buttons; return the message id, for recovery."""
+
+    async def tick(self, opened: OpenQuestion, remaining: float) -> None:
+        """Show how many seconds the open question has left."""
+
+    async def reveal(self, opened: OpenQuestion, result: QuestionResult) -> None:
+        """Show the closed question's answer, counts and fastest; its buttons go off."""
+
+    async def interrupt(self, opened: OpenQuestion, note: str) -> None:
+        """Take the buttons off a question that will not be revealed, saying why."""
+
+    async def standings(self, standings: RoundStandings, note: str | None) -> None:
+        """Show the round's final standings (with a note when it ended early)."""
+
+
+class RoundRunner:
+    """Run one round through its questions on a screen; can be closed early or ended."""
+
+    def __init__(
+        self,
+        service: QuizService,
+        game: ChannelRound,
+        screen: RoundScreen,
+        *,
+        tick_seconds: float = 5.0,
+        pause_seconds: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.service = service
+        self.game = game
+        self.screen = screen
+        self.tick_seconds = tick_seconds
+        """Seconds between countdown updates (Discord rate-limits edits: never every second)."""
+        self.pause_seconds = pause_seconds
+        """Seconds between a question's reveal and the next question."""
+        self._clock = clock
+        self._close_now = asyncio.Event()
+        self.opened: OpenQuestion | None = None
+        """The question open now (asked and not yet revealed), if any."""
+
+    def close_question_now(self) -> None:
+        """Close the open question before its time is up (tests; a future 'skip')."""
+        self._close_now.set()
+
+    async def run(self) -> RoundStandings:
+        """Ask every question, reveal each result, then show and return the standings."""
+        game = self.game
+        while game.has_next:
+            opened = await self.service.open_question(game.run_id)
+            self.opened = opened
+            self._close_now.clear()
+            message_id = await self.screen.ask(opened)
+            if message_id is not None:
+                await self.service.set_round_message(game.run_id, message_id)
+            await self._count_down(opened)
+            result = await self.service.close_question(game.run_id)
+            await self.screen.reveal(opened, result)
+            self.opened = None
+            if game.has_next and self.pause_seconds > 0:
+                await asyncio.sleep(self.pause_seconds)
+        standings = await self.service.finish_round(game.run_id)
+        await self.screen.standings(standings, None)
+        return standings
+
+    async def end_early(self, note: str) -> RoundStandings | None:
+        """Finish the round now: take the open question's buttons off, show the standings."""
+        if self.opened is not None:
+            await self.screen.interrupt(self.opened, note)
+        if self.game.finished:
+            return None
+        standings = await self.service.finish_round(self.game.run_id)
+        await self.screen.standings(standings, note)
+        return standings
+
+    async def _count_down(self, opened: OpenQuestion) -> None:
+        """Wait until the question's time is up (or it is closed now), ticking meanwhile."""
+        while True:
+            remaining = opened.closes_at - self._clock()
+            if remaining <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._close_now.wait(), timeout=min(self.tick_seconds, remaining)
+                )
+                return
+            remaining = opened.closes_at - self._clock()
+            if remaining > 1:
+                await self.screen.tick(opened, remaining)
