@@ -273,8 +273,10 @@ class QuizButton(
             else:
                 fresh = await service.review_missed(self.run_id, user_id)
             embeds, view = quiz_message(fresh)
+            # A private quiz leads to a private retry or review.
+            private = interaction.message is not None and interaction.message.flags.ephemeral
             try:
-                await interaction.followup.send(embeds=embeds, view=view)
+                await interaction.followup.send(embeds=embeds, view=view, ephemeral=private)
             except BaseException:
                 service.follow_not_shown(self.run_id)
                 raise
@@ -296,15 +298,20 @@ class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes o
     @app_commands.command(
         name="start", description="Take a lesson's quiz yourself: buttons, hints, explanations"
     )
-    @app_commands.describe(lesson="The lesson to be quizzed on (start typing its id or title)")
+    @app_commands.describe(
+        lesson="The lesson to be quizzed on (start typing its id or title)",
+        private="Only you see the quiz, its answers and your score (default: the channel sees it)",
+    )
     @app_commands.autocomplete(lesson=lesson_autocomplete)
-    async def start(self, interaction: discord.Interaction[Any], lesson: str) -> None:
+    async def start(
+        self, interaction: discord.Interaction[Any], lesson: str, private: bool = False
+    ) -> None:
         """Start a personal quiz and show its first question."""
         found = self.bot.library.resolve(lesson)
         if not found.quiz:
             raise UserError(f"`{found.id}` has no quiz questions.")
         service = quiz_service(self.bot)
-        await interaction.response.defer(thinking=True)
+        await interaction.response.defer(thinking=True, ephemeral=private)
         quiz = await service.start_personal(
             interaction.guild_id, interaction.user.id, display_name(interaction.user), found
         )

@@ -432,3 +432,27 @@ class FakeResponse:
 
     status = 503
     reason = "Service Unavailable"
+
+
+async def test_a_private_quiz_is_seen_by_its_taker_only(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """private:True keeps the questions, answers, score and the retry out of the channel."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        message = await answered(
+            fake_discord,
+            await fake_discord.slash("quiz start", {"lesson": SEED, "private": True}),
+        )
+        assert message.ephemeral and "question 1 of 3" in message.text
+        run = run_of(message)
+        for position, letter in enumerate("ABD"):
+            message = await press(fake_discord, message, quiz_id(run, position, "a" + letter))
+        assert message.ephemeral
+        assert "Quiz finished" in message.text and "200 / 300 points" in message.text
+        retry = await followup(
+            fake_discord, await fake_discord.click(message.id, quiz_id(run, 3, "r"))
+        )
+        assert retry.ephemeral and "question 1 of 3" in retry.text
+        shown = fake_discord.messages.in_channel(fake_discord.channel.id)
+        assert shown and all(m.ephemeral for m in shown)  # nothing the channel sees
+    fake_discord.assert_clean()
