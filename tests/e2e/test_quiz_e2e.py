@@ -103,6 +103,21 @@ async def press(fake: FakeDiscord, message: StoredMessage, custom_id: str) -> St
     return await edited(fake, message.id, before + 1)
 
 
+async def start_quiz(fake: FakeDiscord, **options: object) -> tuple[StoredMessage, int]:
+    """Start a personal quiz of the seed lesson; return its message and run id."""
+    message = await answered(fake, await fake.slash("quiz start", {"lesson": SEED, **options}))
+    return message, run_of(message)
+
+
+async def answer_all(
+    fake: FakeDiscord, message: StoredMessage, run: int, letters: str, first: int = 0
+) -> StoredMessage:
+    """Answer the quiz's questions from ``first`` on with ``letters``; return the message."""
+    for position, letter in enumerate(letters, first):
+        message = await press(fake, message, quiz_id(run, position, "a" + letter))
+    return message
+
+
 async def retry_spent(fake: FakeDiscord, message_id: int, run: int, position: int) -> StoredMessage:
     """Wait until the finished quiz's Retry is disabled (a retry or review was started)."""
 
@@ -118,10 +133,7 @@ async def test_a_personal_quiz_from_hint_to_review(
 ) -> None:
     """Hint, right and wrong answers, the trace link, final score, review missed and retry."""
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
-        message = await answered(
-            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
-        )
-        run = run_of(message)
+        message, run = await start_quiz(fake_discord)
         assert not message.ephemeral
         assert "question 1 of 3" in message.text
         assert "counts for the leaderboard" in message.text
@@ -183,10 +195,7 @@ async def test_someone_else_cannot_press_my_quiz(
     """Another member's press gets an ephemeral note and leaves the quiz untouched."""
     bob = fake_discord.add_member("bob")
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
-        message = await answered(
-            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
-        )
-        run = run_of(message)
+        message, run = await start_quiz(fake_discord)
         before = message.revisions
         for action in ("aA", "h"):
             note = await answered(
@@ -209,10 +218,7 @@ async def test_a_quiz_picks_up_where_it_was_after_a_restart(
     bob = fake_discord.add_member("bob")
     database = tmp_path / "db.sqlite"
     async with quizbot(fake_discord, running_bot, database):
-        message = await answered(
-            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
-        )
-        run = run_of(message)
+        message, run = await start_quiz(fake_discord)
         message = await press(fake_discord, message, quiz_id(run, 0, "aA"))
         assert "question 2 of 3" in message.text
     async with quizbot(fake_discord, running_bot, database):
@@ -279,10 +285,7 @@ async def test_an_answer_the_database_lost_asks_to_press_again(
 ) -> None:
     """If the writer stops with the answer in hand, the user is told; pressing again works."""
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
-        message = await answered(
-            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
-        )
-        run = run_of(message)
+        message, run = await start_quiz(fake_discord)
         real = bot.store.record_answer
 
         monkeypatch.setattr(bot.store, "record_answer", lost_answer)
@@ -314,10 +317,7 @@ async def test_a_quiz_goes_on_when_its_writer_dies_after_committing(
     moves on; the finish is sent again and the final score counts once.
     """
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
-        message = await answered(
-            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
-        )
-        run = run_of(message)
+        message, run = await start_quiz(fake_discord)
         await writer_dies_after_committing(bot.store, monkeypatch, once=True)
         message = await press(fake_discord, message, quiz_id(run, 0, "aA"))
         assert "✅ Right" in message.text and "question 2 of 3" in message.text
@@ -349,10 +349,7 @@ async def test_a_quiz_whose_score_was_not_saved_is_closed_by_the_next_press(
 ) -> None:
     """The last answer is saved but not the close: the user is told, and a press finishes it."""
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
-        message = await answered(
-            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
-        )
-        run = run_of(message)
+        message, run = await start_quiz(fake_discord)
         message = await press(fake_discord, message, quiz_id(run, 0, "aA"))
         message = await press(fake_discord, message, quiz_id(run, 1, "aB"))
         await writer_dies_after_committing(bot.store, monkeypatch, "finish")
@@ -377,12 +374,8 @@ async def test_a_double_tap_on_retry_posts_one_quiz(
 ) -> None:
     """Two presses of Retry before the first is handled start one run; the other is told."""
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
-        message = await answered(
-            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
-        )
-        run = run_of(message)
-        for position, letter in enumerate("ABC"):
-            message = await press(fake_discord, message, quiz_id(run, position, "a" + letter))
+        message, run = await start_quiz(fake_discord)
+        message = await answer_all(fake_discord, message, run, "ABC")
         assert "Quiz finished" in message.text
         first = await fake_discord.click(message.id, quiz_id(run, 3, "r"))
         second = await fake_discord.click(message.id, quiz_id(run, 3, "r"))
@@ -403,12 +396,8 @@ async def test_a_retry_that_could_not_be_posted_can_be_pressed_again(
 ) -> None:
     """If posting the new quiz fails, Retry is not refused next time for a quiz never shown."""
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
-        message = await answered(
-            fake_discord, await fake_discord.slash("quiz start", {"lesson": SEED})
-        )
-        run = run_of(message)
-        for position, letter in enumerate("ABC"):
-            message = await press(fake_discord, message, quiz_id(run, position, "a" + letter))
+        message, run = await start_quiz(fake_discord)
+        message = await answer_all(fake_discord, message, run, "ABC")
         real = discord.Webhook.send
 
         async def fails_once(self: discord.Webhook, *args: Any, **kwargs: Any) -> Any:
@@ -439,14 +428,9 @@ async def test_a_private_quiz_is_seen_by_its_taker_only(
 ) -> None:
     """private:True keeps the questions, answers, score and the retry out of the channel."""
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
-        message = await answered(
-            fake_discord,
-            await fake_discord.slash("quiz start", {"lesson": SEED, "private": True}),
-        )
+        message, run = await start_quiz(fake_discord, private=True)
         assert message.ephemeral and "question 1 of 3" in message.text
-        run = run_of(message)
-        for position, letter in enumerate("ABD"):
-            message = await press(fake_discord, message, quiz_id(run, position, "a" + letter))
+        message = await answer_all(fake_discord, message, run, "ABD")
         assert message.ephemeral
         assert "Quiz finished" in message.text and "200 / 300 points" in message.text
         retry = await followup(
