@@ -11,6 +11,7 @@ rounds cog runs it.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -21,7 +22,7 @@ from discord.ext import commands
 from bot.cogs.lessons import lesson_autocomplete
 from bot.cogs.limits import DESCRIPTION_PAGE, EMBED_TOTAL, build_embed, shorten
 from bot.cogs.trace import trace_link_button
-from bot.cogs.views import GuardedItem, custom_id, persistent_view, study_bot
+from bot.cogs.views import GuardedItem, consume, custom_id, persistent_view, study_bot
 from bot.errors import UserError
 from bot.lessons.model import Lesson
 from bot.quiz.personal import PersonalQuiz
@@ -265,7 +266,10 @@ class QuizButton(
             embeds, view = quiz_message(quiz)
             await interaction.response.edit_message(embeds=embeds, view=view)
             return
-        # Everything else waits for the store: acknowledge inside the 3 s window first.
+        if self.action not in (RETRY, REVIEW):
+            await self.answer(interaction, service, quiz)
+            return
+        # Retry and review wait for the store: acknowledge inside the 3 s window first.
         await interaction.response.defer()
         if self.action in (RETRY, REVIEW):
             if self.action == RETRY:
@@ -282,8 +286,27 @@ class QuizButton(
                 raise
             embeds, view = quiz_message(quiz)  # its Retry and Review are spent now
             await interaction.edit_original_response(embeds=embeds, view=view)
-            return
-        await service.answer(self.run_id, user_id, self.action[1:], self.position)
+
+    async def answer(
+        self, interaction: discord.Interaction[Any], service: QuizService, quiz: PersonalQuiz
+    ) -> None:
+        """Record the answer, acknowledging at once; show the next question once committed.
+
+        The answer is started before the acknowledgement goes out, so it is
+        scored as things stood at the press: a Hint tapped during the round
+        trip to Discord finds the answer in flight and is refused, instead of
+        halving an answer given before it.
+        """
+        # start_answer checks and queues the answer before it returns (no await).
+        pending = asyncio.ensure_future(
+            service.start_answer(self.run_id, interaction.user.id, self.action[1:], self.position)
+        )
+        try:
+            await interaction.response.defer()
+        except BaseException:
+            pending.add_done_callback(consume)
+            raise
+        await pending  # a refused answer raises here, for the error handler
         embeds, view = quiz_message(quiz)
         await interaction.edit_original_response(embeds=embeds, view=view)
 

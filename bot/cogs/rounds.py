@@ -28,7 +28,7 @@ from discord.ext import commands
 from bot.cogs.limits import FIELD_VALUE, build_embed, shorten
 from bot.cogs.quiz import display_name, quiz_service, safe_name
 from bot.cogs.trace import trace_link_button
-from bot.cogs.views import GuardedItem, custom_id, persistent_view, study_bot
+from bot.cogs.views import GuardedItem, consume, custom_id, persistent_view, study_bot
 from bot.errors import UserError
 from bot.lessons.model import Lesson, QuizQuestion
 from bot.quiz.errors import RoundAlreadyRunningError
@@ -103,12 +103,6 @@ def may_run_rounds(interaction: discord.Interaction[Any], role: str | None) -> b
         return False
     wanted = role.strip().lower()
     return any(str(r.id) == wanted or r.name.lower() == wanted for r in user.roles)
-
-
-def consume(future: asyncio.Future[Any]) -> None:
-    """Retrieve a finished future's exception so asyncio does not log it as lost."""
-    if not future.cancelled():
-        future.exception()
 
 
 def answer_text(question: QuizQuestion, spoiler: bool) -> str:

@@ -19,6 +19,7 @@ failing with Discord's "This interaction failed".
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from typing import TYPE_CHECKING, Any, cast
@@ -49,6 +50,16 @@ ENDED_BY_RESTART = {
     "/admin reset-scores again if you still want to.",
 }
 """What a press on a button from an earlier bot process is told, by the button's kind."""
+
+
+def consume(future: asyncio.Future[Any]) -> None:
+    """Retrieve a finished future's exception so asyncio does not log it as lost.
+
+    For work started before an interaction is acknowledged: if the
+    acknowledgement fails, nobody awaits the work any more.
+    """
+    if not future.cancelled():
+        future.exception()
 
 
 def new_boot_id() -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import Any, Literal
 
 from bot.errors import OptionError
 from bot.lessons.model import Lesson, QuizQuestion
@@ -296,8 +296,8 @@ class QuizService:
         question = quiz.question
         if question is None:
             raise QuizFinishedError()
-        if position is not None and position != quiz.position:
-            raise AlreadyAnsweredError()
+        if quiz.busy or (position is not None and position != quiz.position):
+            raise AlreadyAnsweredError()  # an answer to this question is being recorded
         if not question.hint:
             return "There is no hint for this question."
         if quiz.position not in quiz.hinted:
@@ -312,14 +312,26 @@ class QuizService:
         ``position`` (from the button pressed) guards against stale buttons: an
         answer to a question already answered raises ``AlreadyAnsweredError``.
         """
-        if run_id in self._personal:
-            quiz = self.personal(run_id, user_id)
-        else:
-            quiz = await self.find_personal(run_id, user_id)
+        if run_id not in self._personal:
+            await self.find_personal(run_id, user_id)
+        return await self.start_answer(run_id, user_id, letter, position)
+
+    def start_answer(
+        self, run_id: int, user_id: int, letter: str, position: int | None = None
+    ) -> Coroutine[Any, Any, AnswerResult]:
+        """Check the answer and queue its write now; return what waits for the commit.
+
+        Everything up to the queued write happens before this returns, with no
+        await: a front end that calls it as the press arrives scores the answer
+        as things stood then, and a Hint pressed a moment later finds the answer
+        in flight (refused) instead of halving it. The quiz must be held
+        (``find_personal`` picks it up after a restart). Await the result at once.
+        """
+        quiz = self.personal(run_id, user_id)
         current = quiz.position
         if current >= len(quiz.questions):
             if quiz.summary is None and quiz.last is not None and not quiz.busy:
-                return await self._close_quiz(quiz, self._wall_ms())
+                return self._close_quiz(quiz, self._wall_ms())
             raise QuizFinishedError()
         index = quiz.questions[current]
         question = quiz.lesson.quiz[index]
@@ -337,9 +349,9 @@ class QuizService:
         answer_ms = max(0, int((self._clock() - quiz.shown_at) * 1000))
         quiz.busy = True
         try:
-            # Not shielded: discord.py never cancels a handler mid-way; if the caller
-            # is cancelled anyway (shutdown), the queued answer is still written.
-            answer_id = await self._store.record_answer(
+            # Queued now; written even if the caller stops waiting (discord.py never
+            # cancels a handler mid-way, but a shutdown may).
+            written = self._store.record_answer(
                 AnswerRecord(
                     run_id,
                     quiz.guild_id,
@@ -355,20 +367,40 @@ class QuizService:
                     now_ms,
                 )
             )
+        except BaseException:
+            quiz.busy = False
+            raise
+        return self._committed(quiz, written, letter, correct, hint_used, points, now_ms)
+
+    async def _committed(
+        self,
+        quiz: PersonalQuiz,
+        written: asyncio.Future[int],
+        letter: str,
+        correct: bool,
+        hint_used: bool,
+        points: int,
+        now_ms: int,
+    ) -> AnswerResult:
+        """Wait for a queued answer's commit; move the quiz on (closing it after the last)."""
+        try:
+            answer_id = await written
         except ConflictError:
             raise AlreadyAnsweredError() from None
         except WriteNotConfirmedError:
             raise AnswerNotRecordedError() from None
         finally:
             quiz.busy = False
+        current = quiz.position
+        index = quiz.questions[current]
         quiz.points += (points,)  # the quiz moves on to its next question
         quiz.right += (correct,)
         quiz.shown_at = self._clock()
         result = _recorded(
-            run_id,
+            quiz.run_id,
             answer_id,
             current,
-            question,
+            quiz.lesson.quiz[index],
             index,
             letter,
             correct,

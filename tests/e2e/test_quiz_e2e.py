@@ -440,3 +440,20 @@ async def test_a_private_quiz_is_seen_by_its_taker_only(
         shown = fake_discord.messages.in_channel(fake_discord.channel.id)
         assert shown and all(m.ephemeral for m in shown)  # nothing the channel sees
     fake_discord.assert_clean()
+
+
+async def test_a_hint_tapped_just_after_an_answer_does_not_halve_it(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Answer then Hint in quick succession: the answer scores as given, the hint is refused."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        message, run = await start_quiz(fake_discord)
+        before = message.revisions
+        answer = await fake_discord.click(message.id, quiz_id(run, 0, "aA"))
+        hint = await fake_discord.click(message.id, quiz_id(run, 0, "h"))
+        await fake_discord.wait_for_response(answer)
+        refused = await answered(fake_discord, hint)
+        assert refused.ephemeral and "already answered" in refused.text
+        message = await edited(fake_discord, message.id, before + 1)
+        assert "✅ Right" in message.text and "(+100 points)" in message.text
+    fake_discord.assert_clean()

@@ -419,3 +419,16 @@ async def test_retry_closes_a_quiz_whose_close_was_not_saved(
     again = await service.retry(quiz.run_id, ANN)
     assert quiz.summary is not None and quiz.summary.counts_for_leaderboard
     assert again.practice  # the first run was closed, and counted, before this one
+
+
+async def test_an_answer_is_scored_as_things_stood_when_it_was_started(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """start_answer fixes the score at once: a hint asked while it is in flight is refused."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    pending = asyncio.ensure_future(service.start_answer(quiz.run_id, ANN, "A", 0))
+    with pytest.raises(AlreadyAnsweredError):
+        service.use_hint(quiz.run_id, ANN, 0)
+    result = await pending
+    assert result.correct and not result.hint_used and result.points == 100
+    assert service.use_hint(quiz.run_id, ANN, 1) == "hint 2"  # the next question's is free
