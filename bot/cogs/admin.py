@@ -123,7 +123,17 @@ class ConfirmReset(GuardedView):
         self.outcome = "reset"
         try:
             await interaction.response.defer()
-            await quiz_service(self.bot).reset_scores(self.guild_id)
+            try:
+                await quiz_service(self.bot).reset_scores(self.guild_id)
+            except Exception:
+                # The buttons would stay up behind a stopped View and fail if pressed.
+                with contextlib.suppress(discord.HTTPException):
+                    await interaction.edit_original_response(
+                        content="⚠️ The reset could not be saved: nothing was reset. "
+                        "Run /admin reset-scores again.",
+                        view=None,
+                    )
+                raise
             await interaction.edit_original_response(
                 content="✅ Scores reset. Every lesson's next completed run counts again.",
                 view=None,

@@ -17,6 +17,7 @@ from discord.ext import commands
 from bot.cogs.lessons import lesson_autocomplete
 from bot.cogs.limits import build_embed, shorten
 from bot.cogs.quiz import display_name, quiz_service, safe_name
+from bot.errors import UserError
 from bot.lessons.library import LessonLibrary
 from bot.store.records import LeaderboardEntry, UserStats
 
@@ -156,6 +157,9 @@ class BoardsCog(commands.Cog):
         """Send a member's progress."""
         service = quiz_service(self.bot)
         target = user or interaction.user
+        if interaction.guild_id is None and target.id != interaction.user.id:
+            # As /leaderboard there: DM quizzes share no server, so only your own.
+            raise UserError("In direct messages you can see only your own progress.")
         stats = await service.stats(interaction.guild_id, target.id)
         name = stats.name or display_name(target)
         await interaction.response.send_message(embed=stats_embed(stats, name, self.bot.library))

@@ -323,7 +323,7 @@ class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes o
     )
     @app_commands.describe(
         lesson="The lesson to be quizzed on (start typing its id or title)",
-        private="Only you see the quiz, its answers and your score (default: the channel sees it)",
+        private="Only you see the quiz and its answers; your score still counts on the boards",
     )
     @app_commands.autocomplete(lesson=lesson_autocomplete)
     async def start(

@@ -307,12 +307,15 @@ class ChannelScreen:
                 self.message, embed=question_embed(self.game.lesson, opened, remaining)
             )
 
-    async def reveal(self, opened: OpenQuestion, result: QuestionResult) -> None:
-        """Edit the question into its result, buttons off."""
+    async def reveal(
+        self, opened: OpenQuestion, result: QuestionResult, note: str | None = None
+    ) -> None:
+        """Edit the question into its result, buttons off (the note on top if it closed early)."""
         game = self.game
         if self.message is not None:
             await self._edit(
                 self.message,
+                content=note,
                 embed=result_embed(game.lesson, opened, result, self.spoiler),
                 view=self._closed_view(opened),
             )
@@ -326,6 +329,10 @@ class ChannelScreen:
     async def standings(self, standings: RoundStandings, note: str | None) -> None:
         """Post the standings."""
         await self.channel.send(embed=standings_embed(standings, self.game.lesson.title, note=note))
+
+    async def notice(self, note: str) -> None:
+        """Post a note about the round in its channel."""
+        await self.channel.send(content=note)
 
     def _closed_view(self, opened: OpenQuestion) -> discord.ui.View:
         game = self.game
@@ -382,23 +389,22 @@ class RoundsCog(commands.Cog):
         service = self.service
         if service.round_in(channel_id) is not None:
             raise RoundAlreadyRunningError()
+        # Started before the announcement: of two /quiz round at once, the one that
+        # loses is told privately (by the error handler), not by editing a public
+        # announcement into an error. Starting is one quick write, well inside 3 s.
+        game = await service.start_round(
+            interaction.guild_id,
+            channel_id,
+            interaction.user.id,
+            display_name(interaction.user),
+            lesson,
+            seconds,
+        )
         await interaction.response.send_message(
             f"🏁 **Quiz round: {lesson.title}** — {len(lesson.quiz)} question(s), "
             f"{seconds} s each, started by {safe_name(display_name(interaction.user))}. "
             "Press a letter to answer; each person answers once per question."
         )
-        try:
-            game = await service.start_round(
-                interaction.guild_id,
-                channel_id,
-                interaction.user.id,
-                display_name(interaction.user),
-                lesson,
-                seconds,
-            )
-        except UserError as exc:  # lost a race with another /quiz round
-            await interaction.edit_original_response(content=str(exc))
-            return
         channel = self.bot.get_partial_messageable(channel_id, guild_id=interaction.guild_id)
         screen = ChannelScreen(game, channel, self.bot.settings.spoiler_answers)
         runner = RoundRunner(

@@ -29,14 +29,22 @@ class RoundScreen(Protocol):
     async def tick(self, opened: OpenQuestion, remaining: float) -> None:
         """Show how many seconds the open question has left."""
 
-    async def reveal(self, opened: OpenQuestion, result: QuestionResult) -> None:
-        """Show the closed question's answer, counts and fastest; its buttons go off."""
+    async def reveal(
+        self, opened: OpenQuestion, result: QuestionResult, note: str | None = None
+    ) -> None:
+        """Show the closed question's answer, counts and fastest; its buttons go off.
+
+        ``note`` says why it closed early (the round was stopped).
+        """
 
     async def interrupt(self, opened: OpenQuestion, note: str) -> None:
         """Take the buttons off a question that will not be revealed, saying why."""
 
     async def standings(self, standings: RoundStandings, note: str | None) -> None:
         """Show the round's final standings (with a note when it ended early)."""
+
+    async def notice(self, note: str) -> None:
+        """Say something about the round as a whole (it ended without standings to show)."""
 
 
 class RoundRunner:
@@ -63,6 +71,7 @@ class RoundRunner:
         self._close_now = asyncio.Event()
         self.opened: OpenQuestion | None = None
         """The question open now (asked and not yet revealed), if any."""
+        self._shown_standings = False
 
     def close_question_now(self) -> None:
         """Close the open question before its time is up (tests; a future 'skip')."""
@@ -86,16 +95,35 @@ class RoundRunner:
                 await asyncio.sleep(self.pause_seconds)
         standings = await self.service.finish_round(game.run_id)
         await self.screen.standings(standings, None)
+        self._shown_standings = True
         return standings
 
     async def end_early(self, note: str) -> RoundStandings | None:
-        """Finish the round now: take the open question's buttons off, show the standings."""
-        if self.opened is not None:
-            await self.screen.interrupt(self.opened, note)
+        """Finish the round now: close and reveal the open question, show the standings.
+
+        The open question is closed as usual (its answers count, so they are
+        shown); if that fails its buttons are just taken off. If the round's
+        finish was attempted and failed, the screen says the results come later:
+        the next start's recovery finishes it from the stored answers.
+        """
+        opened, self.opened = self.opened, None
+        if opened is not None:
+            try:
+                result = await self.service.close_question(self.game.run_id)
+            except Exception:
+                await self.screen.interrupt(opened, note)
+            else:
+                await self.screen.reveal(opened, result, note)
         if self.game.finished:
+            if not self._shown_standings:
+                await self.screen.notice(
+                    f"{note} Its results could not be saved just now; they are posted "
+                    "when the bot next starts."
+                )
             return None
         standings = await self.service.finish_round(self.game.run_id)
         await self.screen.standings(standings, note)
+        self._shown_standings = True
         return standings
 
     async def _count_down(self, opened: OpenQuestion) -> None:

@@ -116,6 +116,30 @@ async def test_cancel_then_a_quick_reset_press_resets_nothing(
     fake_discord.assert_clean()
 
 
+async def test_a_reset_that_could_not_be_saved_says_so_and_takes_its_buttons_off(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The store fails the reset: the message says nothing was reset, with no dead buttons."""
+    ada = admin(fake_discord)
+    guild = fake_discord.guild.id
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        await take_quiz(quiz(bot), bot, guild, ada.user.id, "ada", right=3)
+        ask = await answered(fake_discord, await fake_discord.slash("admin reset-scores", user=ada))
+
+        async def broken(guild_id: int) -> None:
+            raise OSError("disk I/O error")
+
+        monkeypatch.setattr(bot.store, "reset_scores", broken)
+        failed = await press(fake_discord, ask, ask.custom_ids()[0], ada)
+        assert "could not be saved: nothing was reset" in failed.text
+        assert not failed.components
+        assert len(await quiz(bot).leaderboard(guild)) == 1
+    fake_discord.assert_clean()
+
+
 async def press(
     fake: FakeDiscord, message: StoredMessage, custom_id: str, user: FakeMember
 ) -> StoredMessage:

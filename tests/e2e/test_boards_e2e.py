@@ -108,6 +108,16 @@ async def test_leaderboard_in_direct_messages_shows_only_my_score(
         assert "alice" not in mine.text and "300" not in mine.text
         assert "Boards are per server" in mine.text
 
+        theirs = await answered(
+            fake_discord,
+            await fake_discord.slash("stats", {"user": alice}, user=bob, in_dm=True),
+        )
+        assert theirs.ephemeral and "only your own progress" in theirs.text
+        mine = await answered(
+            fake_discord, await fake_discord.slash("stats", {}, user=bob, in_dm=True)
+        )
+        assert "Progress: bob" in mine.text
+
         server = await answered(fake_discord, await fake_discord.slash("leaderboard", {}, user=bob))
         assert "You are not on this board yet." in server.text  # DM scores stay out of it
     fake_discord.assert_clean()

@@ -350,3 +350,43 @@ async def test_a_round_is_refused_where_the_bot_cannot_post_its_questions(
             m for m in fake_discord.messages.in_channel(fake_discord.channel.id) if not m.ephemeral
         ]
     fake_discord.assert_clean()
+
+
+async def test_of_two_rounds_started_at_once_the_second_is_told_privately(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Two quiz masters start a round in one channel at once: one announcement, one private no."""
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    bea = fake_discord.add_member("bea", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        rounds_cog(bot)
+        first = await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+        second = await fake_discord.slash("quiz round", {"lesson": SEED}, user=bea)
+        replies = [await answered(fake_discord, first), await answered(fake_discord, second)]
+        await question(fake_discord, 0)
+        public = [r for r in replies if not r.ephemeral]
+        private = [r for r in replies if r.ephemeral]
+        assert len(public) == 1 and "Quiz round" in public[0].text
+        assert len(private) == 1 and "already running" in private[0].text
+    fake_discord.assert_clean()
+
+
+async def test_a_round_stopped_mid_question_reveals_what_was_answered(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A stop closes the open question as usual: its answer and counts are shown, then standings."""
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    bob = fake_discord.add_member("bob")
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        rounds_cog(bot)
+        await answered(
+            fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+        )
+        run, first = await question(fake_discord, 0)
+        await press(fake_discord, first, f"sb:rd:{run}:0:A", bob)
+    stopped = await closed(fake_discord, first.id)
+    assert STOPPED in stopped.text
+    assert "A: 1 ✅" in stopped.text and "Closes <t:" not in stopped.text
+    board = await standings(fake_discord)
+    assert "bob" in board.text and STOPPED in board.text
+    fake_discord.assert_clean()

@@ -41,14 +41,21 @@ class RecordingScreen:
         if self.runner is not None and len([s for s in self.shown if s[0] == "tick"]) >= 2:
             self.runner.close_question_now()
 
-    async def reveal(self, opened: OpenQuestion, result: QuestionResult) -> None:
-        self.shown.append(("reveal", opened.position, dict(result.counts)))
+    async def reveal(
+        self, opened: OpenQuestion, result: QuestionResult, note: str | None = None
+    ) -> None:
+        self.shown.append(
+            ("reveal", opened.position, dict(result.counts), *([note] if note else []))
+        )
 
     async def interrupt(self, opened: OpenQuestion, note: str) -> None:
         self.shown.append(("interrupt", opened.position, note))
 
     async def standings(self, standings: RoundStandings, note: str | None) -> None:
         self.shown.append(("standings", [s.user_id for s in standings.standings], note))
+
+    async def notice(self, note: str) -> None:
+        self.shown.append(("notice", note))
 
 
 def runner_for(
@@ -114,7 +121,9 @@ async def test_ending_early_takes_the_open_question_off_and_shows_standings(
     runner.opened = opened
     await live_service.answer_round(game.run_id, 7, "u7", "A")
     await runner.end_early("stopping")
-    assert screen.shown == [("interrupt", 0, "stopping"), ("standings", [7], "stopping")]
+    (kind, position, counts, note), standings = screen.shown
+    assert (kind, position, counts["A"], note) == ("reveal", 0, 1, "stopping")  # u7's answer
+    assert standings == ("standings", [7], "stopping")
     assert game.finished
     assert await runner.end_early("again") is None  # nothing left to finish
 
@@ -130,4 +139,29 @@ async def test_a_question_that_cannot_be_posted_stops_the_round(
     with pytest.raises(RuntimeError, match="cannot post"):
         await runner.run()
     await runner.end_early("failed")
-    assert screen.shown == [("interrupt", 0, "failed"), ("standings", [], "failed")]
+    (kind, position, counts, note), standings = screen.shown
+    assert (kind, position, sum(counts.values()), note) == ("reveal", 0, 0, "failed")
+    assert standings == ("standings", [], "failed")
+
+
+async def test_a_round_whose_finish_cannot_be_saved_says_its_results_come_later(
+    live_service: QuizService, store: Store, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The finish fails: no standings to show, so the screen gets a notice, not silence."""
+    game = await live_service.start_round(GUILD, CHANNEL, HOST, "Host", lesson, 10)
+    screen = RecordingScreen(live_service)
+
+    async def disk_full(finish: object) -> bool:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "finish_run", disk_full)
+    runner = runner_for(live_service, screen, game)
+    with pytest.raises(OSError, match="disk full"):
+        await runner.run()
+    await runner.end_early("⚠️ This round hit an error and was closed.")
+    assert screen.shown[-1] == (
+        "notice",
+        "⚠️ This round hit an error and was closed. Its results could not be saved just now; "
+        "they are posted when the bot next starts.",
+    )
+    assert [s[0] for s in screen.shown].count("standings") == 0
