@@ -71,7 +71,8 @@ class CannotPostError(UserError):
     def __init__(self, missing: list[str]) -> None:
         super().__init__(
             f"I can't run a round here: in this channel I am missing {', '.join(missing)}. "
-            "Give me those permissions here, or start the round in another channel."
+            f"Give me {'that permission' if len(missing) == 1 else 'those permissions'} here, "
+            "or start the round in another channel."
         )
 
 
