@@ -37,29 +37,42 @@ def usage(command: app_commands.Command[Any, ..., Any]) -> str:
 
 
 def command_lines(
-    command: app_commands.Command[Any, ..., Any] | app_commands.Group,
+    command: app_commands.Command[Any, ..., Any] | app_commands.Group, *, in_dm: bool = False
 ) -> list[str]:
-    """Return one '`usage` — description' line per command under ``command``."""
+    """Return one '`usage` — description' line per command under ``command``.
+
+    ``in_dm`` leaves out what works only in a server.
+    """
+    if in_dm and getattr(command, "guild_only", False):
+        return []
     if isinstance(command, app_commands.Group):
         lines: list[str] = []
         for child in command.commands:
-            lines.extend(command_lines(child))
+            lines.extend(command_lines(child, in_dm=in_dm))
         return lines
     return [f"`{usage(command)}` — {command.description}"]
 
 
-def help_embed(tree: app_commands.CommandTree[Any], latency: float | None = None) -> discord.Embed:
-    """Return the help embed for every slash command in ``tree``, one field per top-level name."""
+def help_embed(
+    tree: app_commands.CommandTree[Any], latency: float | None = None, *, in_dm: bool = False
+) -> discord.Embed:
+    """Return the help embed for every slash command in ``tree``, one field per top-level name.
+
+    ``in_dm``: only the commands that work in direct messages.
+    """
     fields: list[tuple[str, str]] = []
     for command in sorted(
         tree.get_commands(type=discord.AppCommandType.chat_input), key=lambda c: c.name
     ):
         if not isinstance(command, app_commands.Command | app_commands.Group):
             continue
+        lines = command_lines(command, in_dm=in_dm)
+        if not lines:
+            continue
         title = f"/{command.name}"
         if isinstance(command, app_commands.Group):
             title += f" — {command.description}"
-        fields.append((title, "\n".join(command_lines(command))))
+        fields.append((title, "\n".join(lines)))
     fields.append(
         (
             "Scoring",
@@ -84,8 +97,9 @@ class HelpCog(commands.Cog):
     async def help(self, interaction: discord.Interaction[Any]) -> None:
         """Send the help embed, only to the caller."""
         latency = self.bot.latency if self.bot.is_ready() else None
+        in_dm = interaction.guild_id is None
         await interaction.response.send_message(
-            embed=help_embed(self.bot.tree, latency), ephemeral=True
+            embed=help_embed(self.bot.tree, latency, in_dm=in_dm), ephemeral=True
         )
 
 

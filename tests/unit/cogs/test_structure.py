@@ -134,6 +134,9 @@ async def test_help_mentions_every_command(study_bot: StudyBot) -> None:
             assert f"/{command.qualified_name}" in text
     assert message_problems(embeds=[embed]) == []
     assert "42 ms" in (embed.footer.text or "")
+    in_dm = "\n".join(f.value or "" for f in help_embed(study_bot.tree, in_dm=True).fields)
+    assert "/quiz start" in in_dm and "/lesson show" in in_dm
+    assert "/quiz round" not in in_dm and "/admin" not in in_dm  # server-only
     scoring = next(f.value or "" for f in embed.fields if f.name == "Scoring")
     assert "100 points (50 after a hint)" in scoring and "bonus points" in scoring
 
