@@ -129,8 +129,8 @@ class ConfirmReset(GuardedView):
                 # The buttons would stay up behind a stopped View and fail if pressed.
                 with contextlib.suppress(discord.HTTPException):
                     await interaction.edit_original_response(
-                        content="⚠️ The reset could not be saved: nothing was reset. "
-                        "Run /admin reset-scores again.",
+                        content="⚠️ The reset could not be confirmed. Check /leaderboard, "
+                        "and run /admin reset-scores again if the scores are still there.",
                         view=None,
                     )
                 raise

@@ -390,10 +390,10 @@ class RoundsCog(commands.Cog):
         service = self.service
         if service.round_in(channel_id) is not None:
             raise RoundAlreadyRunningError()
-        # Started before the announcement: of two /quiz round at once, the one that
-        # loses is told privately (by the error handler), not by editing a public
-        # announcement into an error. Starting is one quick write, well inside 3 s.
-        game = await service.start_round(
+        # The channel is reserved before the reply (no await): of two /quiz round at
+        # once, the loser is told privately by the error handler, not by editing a
+        # public announcement into an error. The round is written after the reply.
+        starting = service.begin_round(
             interaction.guild_id,
             channel_id,
             interaction.user.id,
@@ -401,11 +401,27 @@ class RoundsCog(commands.Cog):
             lesson,
             seconds,
         )
-        await interaction.response.send_message(
-            f"🏁 **Quiz round: {lesson.title}** — {len(lesson.quiz)} question(s), "
-            f"{seconds} s each, started by {safe_name(display_name(interaction.user))}. "
-            "Press a letter to answer; each person answers once per question."
-        )
+        try:
+            await interaction.response.send_message(
+                f"🏁 **Quiz round: {lesson.title}** — {len(lesson.quiz)} question(s), "
+                f"{seconds} s each, started by {safe_name(display_name(interaction.user))}. "
+                "Press a letter to answer; each person answers once per question."
+            )
+        except BaseException:
+            # Nobody saw it announced: record and end it at once, so the channel is free.
+            with contextlib.suppress(Exception):
+                abandoned = await starting
+                await service.finish_round(abandoned.run_id)
+            raise
+        try:
+            game = await starting
+        except Exception:
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.edit_original_response(
+                    content="⚠️ This round could not be started: the quiz database did not "
+                    "answer. Try /quiz round again."
+                )
+            raise
         channel = self.bot.get_partial_messageable(channel_id, guild_id=interaction.guild_id)
         screen = ChannelScreen(game, channel, self.bot.settings.spoiler_answers)
         runner = RoundRunner(

@@ -71,6 +71,7 @@ class RoundRunner:
         self._close_now = asyncio.Event()
         self.opened: OpenQuestion | None = None
         """The question open now (asked and not yet revealed), if any."""
+        self._standings: RoundStandings | None = None  # once the finish is saved
         self._shown_standings = False
 
     def close_question_now(self) -> None:
@@ -93,10 +94,10 @@ class RoundRunner:
             self.opened = None
             if game.has_next and self.pause_seconds > 0:
                 await asyncio.sleep(self.pause_seconds)
-        standings = await self.service.finish_round(game.run_id)
-        await self.screen.standings(standings, None)
+        self._standings = await self.service.finish_round(game.run_id)
+        await self.screen.standings(self._standings, None)
         self._shown_standings = True
-        return standings
+        return self._standings
 
     async def end_early(self, note: str) -> RoundStandings | None:
         """Finish the round now: close and reveal the open question, show the standings.
@@ -115,16 +116,19 @@ class RoundRunner:
             else:
                 await self.screen.reveal(opened, result, note)
         if self.game.finished:
-            if not self._shown_standings:
+            if self._standings is None:  # the finish was tried and not saved
                 await self.screen.notice(
                     f"{note} Its results could not be saved just now; they are posted "
                     "when the bot next starts."
                 )
-            return None
-        standings = await self.service.finish_round(self.game.run_id)
-        await self.screen.standings(standings, note)
+            elif not self._shown_standings:  # saved, but showing them failed or was cut
+                await self.screen.standings(self._standings, note)
+                self._shown_standings = True
+            return self._standings
+        self._standings = await self.service.finish_round(self.game.run_id)
+        await self.screen.standings(self._standings, note)
         self._shown_standings = True
-        return standings
+        return self._standings
 
     async def _count_down(self, opened: OpenQuestion) -> None:
         """Wait until the question's time is up (or it is closed now), ticking meanwhile."""

@@ -531,6 +531,23 @@ class QuizService:
         seconds: int,
     ) -> ChannelRound:
         """Start a timed round in a channel; one round per channel at a time."""
+        return await self.begin_round(guild_id, channel_id, owner_id, owner_name, lesson, seconds)
+
+    def begin_round(
+        self,
+        guild_id: int,
+        channel_id: int,
+        owner_id: int,
+        owner_name: str,
+        lesson: Lesson,
+        seconds: int,
+    ) -> Coroutine[Any, Any, ChannelRound]:
+        """Check and reserve the channel now (no await); return what records the round.
+
+        A front end can so refuse a second round before it replies, and reply
+        before the write. Await the result in every case: it gives the channel
+        back if the write fails.
+        """
         if not ROUND_SECONDS_MIN <= seconds <= ROUND_SECONDS_MAX:
             raise OptionError(
                 f"seconds must be between {ROUND_SECONDS_MIN} and {ROUND_SECONDS_MAX}."
@@ -538,6 +555,17 @@ class QuizService:
         if channel_id in self._channels:
             raise RoundAlreadyRunningError()
         self._channels[channel_id] = None  # reserved before the first await
+        return self._record_round(guild_id, channel_id, owner_id, owner_name, lesson, seconds)
+
+    async def _record_round(
+        self,
+        guild_id: int,
+        channel_id: int,
+        owner_id: int,
+        owner_name: str,
+        lesson: Lesson,
+        seconds: int,
+    ) -> ChannelRound:
         questions = tuple(range(len(lesson.quiz)))
         try:
             run_id = await self._store.start_run(

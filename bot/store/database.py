@@ -310,8 +310,16 @@ class Store:
             return cast(bool, await self._write(FinishRun(finish)))
 
     async def reset_scores(self, guild_id: int) -> None:
-        """Delete a guild's leaderboard scores, so every lesson's next run counts again."""
-        await self._write(ResetScores(guild_id))
+        """Delete a guild's leaderboard scores, so every lesson's next run counts again.
+
+        Like a finish, a reset lost with a writer that stopped is sent once more:
+        deleting twice deletes nothing more.
+        """
+        try:
+            await self._write(ResetScores(guild_id))
+        except WriteNotConfirmedError:
+            log.warning("resetting guild %d was not confirmed; sending it again", guild_id)
+            await self._write(ResetScores(guild_id))
 
     async def set_meta(self, key: str, value: str) -> None:
         """Set ``key`` to ``value`` in the meta table."""

@@ -122,7 +122,7 @@ async def test_a_reset_that_could_not_be_saved_says_so_and_takes_its_buttons_off
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The store fails the reset: the message says nothing was reset, with no dead buttons."""
+    """The store fails the reset: the message says it is unconfirmed, with no dead buttons."""
     ada = admin(fake_discord)
     guild = fake_discord.guild.id
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
@@ -134,7 +134,7 @@ async def test_a_reset_that_could_not_be_saved_says_so_and_takes_its_buttons_off
 
         monkeypatch.setattr(bot.store, "reset_scores", broken)
         failed = await press(fake_discord, ask, ask.custom_ids()[0], ada)
-        assert "could not be saved: nothing was reset" in failed.text
+        assert "The reset could not be confirmed. Check /leaderboard" in failed.text
         assert not failed.components
         assert len(await quiz(bot).leaderboard(guild)) == 1
     fake_discord.assert_clean()

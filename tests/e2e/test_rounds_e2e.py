@@ -7,11 +7,13 @@ depend on the machine's speed; the countdown itself runs as in production.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
+import discord
 import pytest
 
 from bot.app import StudyBot
@@ -390,3 +392,72 @@ async def test_a_round_stopped_mid_question_reveals_what_was_answered(
     board = await standings(fake_discord)
     assert "bob" in board.text and STOPPED in board.text
     fake_discord.assert_clean()
+
+
+async def test_a_round_whose_announcement_failed_frees_its_channel(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reply fails (say, too late for Discord): the round is ended, the channel is free."""
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        cog = rounds_cog(bot)
+        real = discord.InteractionResponse.send_message
+
+        async def expired_once(
+            self: discord.InteractionResponse[Any], *args: Any, **kw: Any
+        ) -> Any:
+            monkeypatch.setattr(discord.InteractionResponse, "send_message", real)
+            raise discord.NotFound(
+                FakeResponse(404), {"code": 10062, "message": "Unknown interaction"}
+            )
+
+        monkeypatch.setattr(discord.InteractionResponse, "send_message", expired_once)
+        await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+
+        def ended() -> bool:
+            with sqlite3.connect(tmp_path / "db.sqlite") as db:
+                done = db.execute("SELECT count(*) FROM quiz_runs WHERE finished_at IS NOT NULL")
+                return done.fetchone()[0] == 1 and not cog.service._channels
+
+        await fake_discord.wait_for(ended, what="the unannounced round recorded and ended")
+        assert await bot.store.unfinished_rounds() == []  # recorded and ended, nothing to recover
+        again = await answered(
+            fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+        )
+        assert "Quiz round" in again.text and not again.ephemeral
+
+
+async def test_a_slow_store_does_not_make_the_round_reply_late(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reply goes out before the round is written: a slow write cannot miss Discord's 3 s."""
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        rounds_cog(bot)
+        real = bot.store.start_run
+
+        async def slow(run: Any) -> int:
+            await asyncio.sleep(3.3)
+            return await real(run)
+
+        monkeypatch.setattr(bot.store, "start_run", slow)
+        intro = await answered(
+            fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+        )
+        assert "Quiz round" in intro.text
+        await question(fake_discord, 0)
+    assert fake_discord.late_interactions == []
+
+
+class FakeResponse:
+    """Just enough of an aiohttp response for discord.py's HTTPException."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.reason = "Not Found"

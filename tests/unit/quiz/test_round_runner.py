@@ -125,7 +125,8 @@ async def test_ending_early_takes_the_open_question_off_and_shows_standings(
     assert (kind, position, counts["A"], note) == ("reveal", 0, 1, "stopping")  # u7's answer
     assert standings == ("standings", [7], "stopping")
     assert game.finished
-    assert await runner.end_early("again") is None  # nothing left to finish
+    await runner.end_early("again")  # nothing left to finish or to show
+    assert len(screen.shown) == 2
 
 
 async def test_a_question_that_cannot_be_posted_stops_the_round(
@@ -165,3 +166,27 @@ async def test_a_round_whose_finish_cannot_be_saved_says_its_results_come_later(
         "they are posted when the bot next starts.",
     )
     assert [s[0] for s in screen.shown].count("standings") == 0
+
+
+async def test_standings_saved_but_not_shown_are_shown_again_not_called_unsaved(
+    live_service: QuizService, store: Store, lesson: Lesson
+) -> None:
+    """Posting the standings fails after the finish was saved: end_early posts them again."""
+    game = await live_service.start_round(GUILD, CHANNEL, HOST, "Host", lesson, 10)
+    screen = RecordingScreen(live_service)
+    real = screen.standings
+    failures = iter([True])
+
+    async def flaky(standings: RoundStandings, note: str | None) -> None:
+        if next(failures, False):
+            raise RuntimeError("could not post")
+        await real(standings, note)
+
+    screen.standings = flaky  # type: ignore[method-assign]
+    runner = runner_for(live_service, screen, game)
+    with pytest.raises(RuntimeError, match="could not post"):
+        await runner.run()
+    await runner.end_early("closed after an error")
+    assert screen.shown[-1] == ("standings", [], "closed after an error")
+    assert not [s for s in screen.shown if s[0] == "notice"]
+    assert await store.unfinished_rounds() == []

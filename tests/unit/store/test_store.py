@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from bot.store.database import LEADERBOARD, RANK_OF, Store
-from bot.store.records import AnswerRecord, ConflictError, PlayerTotals, RunFinish, RunStart
+from bot.store.records import (
+    ALL_LESSONS,
+    ALL_TIME,
+    AnswerRecord,
+    ConflictError,
+    PlayerTotals,
+    RunFinish,
+    RunStart,
+    WriteNotConfirmedError,
+)
 
 GUILD = 7
 
@@ -183,3 +192,28 @@ async def test_a_personal_run_learns_at_its_start_whether_the_lesson_was_done(
     await store.reset_scores(GUILD)
     _, done_before = await store.start_personal_run(run)
     assert not done_before
+
+
+async def test_a_reset_lost_with_its_writer_is_sent_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reset whose confirmation was lost is sent once more, as a finish is (it is idempotent)."""
+    player = PlayerTotals(1, 100, 1, 1, ((0, True),))
+    run, _ = await store.start_personal_run(
+        RunStart("personal", GUILD, 1, "ann", "lesson", (0,), 0)
+    )
+    await store.finish_run(RunFinish(run, "personal", GUILD, "lesson", 1, 0, 5, (player,)))
+    real = store._write
+    sent: list[object] = []
+
+    async def lost_once(*ops: object) -> object:
+        sent.append(ops)
+        if len(sent) == 1:
+            await real(*ops)  # committed, but the confirmation is lost
+            raise WriteNotConfirmedError("the writer process stopped")
+        return await real(*ops)
+
+    monkeypatch.setattr(store, "_write", lost_once)
+    await store.reset_scores(GUILD)
+    assert len(sent) == 2
+    assert await store.leaderboard(GUILD, ALL_LESSONS, ALL_TIME) == []
