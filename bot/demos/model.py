@@ -25,7 +25,7 @@ MODE_SUMMARIES: dict[str, str] = {
     "fire_and_forget": "start task1 without awaiting it, then await task2",
     "compare": "sequential, then parallel, side by side",
     "taskgroup": "asyncio.TaskGroup: structured parallel tasks",
-    "semaphore": "N tasks, at most K running at once",
+    "semaphore": "asyncio.Semaphore: 4 tasks, at most 2 running at once",
     "fail_fast": "gather without return_exceptions: one task raises",
     "settled": "gather(return_exceptions=True): every result, one an exception",
 }

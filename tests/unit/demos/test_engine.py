@@ -236,3 +236,13 @@ async def test_progress_reports_running_fraction() -> None:
     assert views["task2"].state == "running"
     assert 0.0 < views["task2"].fraction < 1.0
     await handle.wait()
+
+
+def test_the_semaphore_summary_names_the_default_tasks_and_limit() -> None:
+    """The summary users read says how many tasks and how many at once, as run by default."""
+    from bot.demos.model import MODE_SUMMARIES, SEMAPHORE_LIMIT, SEMAPHORE_TASKS
+
+    options = validate_options("semaphore")
+    assert (len(options.durations), options.limit) == (SEMAPHORE_TASKS, SEMAPHORE_LIMIT)
+    summary = MODE_SUMMARIES["semaphore"]
+    assert f"{SEMAPHORE_TASKS} tasks, at most {SEMAPHORE_LIMIT} running at once" in summary
