@@ -97,7 +97,7 @@ def list_message(lessons: list[Lesson], page: int = 1) -> tuple[discord.Embed, d
     if not lessons:
         embed = build_embed("Lessons", "No lessons are loaded right now.", colour=LESSON_COLOUR)
         return embed, persistent_view()
-    pages = fit_pages(render_lesson_list(lessons, limit=DESCRIPTION_PAGE))
+    pages = fit_pages(render_lesson_list(lessons, limit=DESCRIPTION_PAGE, heading=False))
     page = min(max(page, 1), len(pages))
     footer = f"{len(lessons)} lesson(s) · /lesson show to open one"
     if len(pages) > 1:

@@ -776,11 +776,17 @@ def render_trace_step(
     return base
 
 
-def render_lesson_list(lessons: Sequence[Lesson], *, limit: int = 1900) -> list[str]:
-    """List lessons with id, title, language and tags, as pages of at most ``limit``."""
+def render_lesson_list(
+    lessons: Sequence[Lesson], *, limit: int = 1900, heading: bool = True
+) -> list[str]:
+    """List lessons with id, title, language and tags, as pages of at most ``limit``.
+
+    ``heading=False`` leaves out the '## Lessons (N)' line, for a front end
+    that shows it as a title of its own.
+    """
     if not lessons:
         return ["No lessons are loaded."]
-    entries = [f"## Lessons ({len(lessons)})"]
+    entries = [f"## Lessons ({len(lessons)})"] if heading else []
     for lesson in lessons:
         facts = f"{lesson.language} · ~{lesson.minutes} min"
         if lesson.tags:

@@ -71,6 +71,7 @@ async def test_lesson_list_names_every_lesson(
         message = await answered(fake_discord, await fake_discord.slash("lesson list"))
         for lesson in bot.library.all():
             assert lesson.id in message.text
+        assert "## Lessons" not in message.text  # the embed's title says it once
     assert fake_discord.intents & PRIVILEGED_INTENTS == 0
     fake_discord.assert_clean()
 

@@ -293,6 +293,8 @@ def test_lesson_list_names_every_lesson() -> None:
     for lesson_id in SHIPPED:
         assert f"`{lesson_id}`" in text
     assert render_lesson_list([]) == ["No lessons are loaded."]
+    bare = "\n".join(render_lesson_list(list(SHIPPED.values()), heading=False))
+    assert not bare.startswith("## ") and bare == text.split("\n", 1)[1]
 
 
 def test_backticks_in_content_cannot_break_out() -> None:
