@@ -555,39 +555,33 @@ class QuizService:
         if channel_id in self._channels:
             raise RoundAlreadyRunningError()
         self._channels[channel_id] = None  # reserved before the first await
-        return self._record_round(guild_id, channel_id, owner_id, owner_name, lesson, seconds)
+        run = RunStart(
+            "round",
+            guild_id,
+            owner_id,
+            owner_name,
+            lesson.id,
+            tuple(range(len(lesson.quiz))),
+            self._wall_ms(),
+            channel_id=channel_id,
+            seconds=seconds,
+        )
+        return self._record_round(run, lesson, channel_id, seconds)
 
     async def _record_round(
-        self,
-        guild_id: int,
-        channel_id: int,
-        owner_id: int,
-        owner_name: str,
-        lesson: Lesson,
-        seconds: int,
+        self, run: RunStart, lesson: Lesson, channel_id: int, seconds: int
     ) -> ChannelRound:
-        questions = tuple(range(len(lesson.quiz)))
         try:
-            run_id = await self._store.start_run(
-                RunStart(
-                    "round",
-                    guild_id,
-                    owner_id,
-                    owner_name,
-                    lesson.id,
-                    questions,
-                    self._wall_ms(),
-                    channel_id=channel_id,
-                    seconds=seconds,
-                )
-            )
+            run_id = await self._store.start_run(run)
         except ConflictError:
             del self._channels[channel_id]
             raise RoundAlreadyRunningError() from None
         except BaseException:
             del self._channels[channel_id]
             raise
-        game = ChannelRound(run_id, guild_id, channel_id, owner_id, lesson, questions, seconds)
+        game = ChannelRound(
+            run_id, run.guild_id, channel_id, run.owner_id, lesson, run.questions, seconds
+        )
         self._rounds[run_id] = game
         self._channels[channel_id] = run_id
         return game
