@@ -271,21 +271,20 @@ class QuizButton(
             return
         # Retry and review wait for the store: acknowledge inside the 3 s window first.
         await interaction.response.defer()
-        if self.action in (RETRY, REVIEW):
-            if self.action == RETRY:
-                fresh = await service.retry(self.run_id, user_id)
-            else:
-                fresh = await service.review_missed(self.run_id, user_id)
-            embeds, view = quiz_message(fresh)
-            # A private quiz leads to a private retry or review.
-            private = interaction.message is not None and interaction.message.flags.ephemeral
-            try:
-                await interaction.followup.send(embeds=embeds, view=view, ephemeral=private)
-            except BaseException:
-                service.follow_not_shown(self.run_id)
-                raise
-            embeds, view = quiz_message(quiz)  # its Retry and Review are spent now
-            await interaction.edit_original_response(embeds=embeds, view=view)
+        if self.action == RETRY:
+            fresh = await service.retry(self.run_id, user_id)
+        else:
+            fresh = await service.review_missed(self.run_id, user_id)
+        embeds, view = quiz_message(fresh)
+        # A private quiz leads to a private retry or review.
+        private = interaction.message is not None and interaction.message.flags.ephemeral
+        try:
+            await interaction.followup.send(embeds=embeds, view=view, ephemeral=private)
+        except BaseException:
+            service.follow_not_shown(self.run_id)
+            raise
+        embeds, view = quiz_message(quiz)  # its Retry and Review are spent now
+        await interaction.edit_original_response(embeds=embeds, view=view)
 
     async def answer(
         self, interaction: discord.Interaction[Any], service: QuizService, quiz: PersonalQuiz
