@@ -299,27 +299,31 @@ class Store:
     async def finish_run(self, finish: RunFinish) -> bool:
         """Close a run and add its totals; return whether it counted for the leaderboard.
 
-        A finish lost with a writer that stopped is sent once more (to the new
-        writer): finishing is idempotent, so the retry adds nothing if the lost
-        one was committed after all, and reports how the run counted either way.
+        Finishing is idempotent, result included, so a finish lost with a writer
+        that stopped is sent again (``_write_idempotent``).
         """
-        try:
-            return cast(bool, await self._write(FinishRun(finish)))
-        except WriteNotConfirmedError:
-            log.warning("finishing run %d was not confirmed; sending it again", finish.run_id)
-            return cast(bool, await self._write(FinishRun(finish)))
+        return cast(bool, await self._write_idempotent(FinishRun(finish)))
 
     async def reset_scores(self, guild_id: int) -> None:
         """Delete a guild's leaderboard scores, so every lesson's next run counts again.
 
-        Like a finish, a reset lost with a writer that stopped is sent once more:
-        deleting twice deletes nothing more.
+        Deleting twice deletes nothing more, so a lost reset is sent again too.
+        """
+        await self._write_idempotent(ResetScores(guild_id))
+
+    async def _write_idempotent(self, op: FinishRun | ResetScores) -> Any:
+        """Write ``op``; if its writer stopped before confirming it, send it once more.
+
+        Only for ops that may be applied twice: the lost one may have been
+        committed after all. Once, so an op that kills the writer is not resent
+        forever. (The writer itself could resend its idempotent ops; it fails
+        every op but answers, which it can look up.)
         """
         try:
-            await self._write(ResetScores(guild_id))
+            return await self._write(op)
         except WriteNotConfirmedError:
-            log.warning("resetting guild %d was not confirmed; sending it again", guild_id)
-            await self._write(ResetScores(guild_id))
+            log.warning("%s was not confirmed; sending it again", type(op).__name__)
+            return await self._write(op)
 
     async def set_meta(self, key: str, value: str) -> None:
         """Set ``key`` to ``value`` in the meta table."""
