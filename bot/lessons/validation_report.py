@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.lessons.loader import lesson_files, load_lessons
+from bot.lessons.loader import LESSON_SUFFIXES, lesson_files, load_lessons
 
 
 def validate_paths(paths: Sequence[Path], out: TextIO) -> int:
@@ -19,7 +19,13 @@ def validate_paths(paths: Sequence[Path], out: TextIO) -> int:
         shown = ", ".join(str(p) for p in paths) or "(no paths)"
         print(f"No lesson files found in {shown}.", file=out)
         nested = sorted(
-            {str(f.parent) for p in paths if p.is_dir() for f in p.rglob("*.y*ml")}
+            {
+                str(f.parent)
+                for p in paths
+                if p.is_dir()
+                for f in p.rglob("*")
+                if f.suffix in LESSON_SUFFIXES
+            }
             - {str(p) for p in paths}
         )
         if nested:  # a folder is read itself, not its subfolders
