@@ -222,6 +222,28 @@ async def test_the_guild_cap_turns_away_a_demo_with_a_friendly_note(
     fake_discord.assert_clean()
 
 
+async def test_a_demo_waiting_for_its_prediction_holds_its_place_in_the_cap(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """While alice predicts, the server's one place is hers: bob is refused, her demo then runs."""
+    bob = fake_discord.add_member("bob")
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite", demo_max_per_guild=1):
+        interaction = await fake_discord.slash(
+            "demo", {"mode": "sequential", "task1": 0.1, "task2": 0.1, "predict": True}
+        )
+        question = await answered(fake_discord, interaction)
+        refused = await answered(
+            fake_discord, await fake_discord.slash("demo", {"mode": "parallel"}, user=bob)
+        )
+        assert refused.ephemeral
+        assert "This server already has 1 demo running" in refused.text
+        labels = {b["label"]: b["custom_id"] for b in question.buttons()}
+        await fake_discord.wait_for_response(await fake_discord.click(question.id, labels["task1"]))
+        message = await final_message(fake_discord, interaction)
+    assert "you said task1" in message.text  # admitted before bob, it ran
+    fake_discord.assert_clean()
+
+
 async def test_out_of_range_durations_are_refused(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:

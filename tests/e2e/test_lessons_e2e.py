@@ -185,6 +185,19 @@ async def test_help_explains_every_command(
     fake_discord.assert_clean()
 
 
+async def test_help_in_direct_messages_lists_what_works_there(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """/help from DMs leaves out the server-only commands; in a server it lists them."""
+    async with studybot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        in_dm = await answered(fake_discord, await fake_discord.slash("help", in_dm=True))
+        in_server = await answered(fake_discord, await fake_discord.slash("help"))
+    assert "/quiz start" in in_dm.text and "/leaderboard" in in_dm.text
+    assert "/quiz round" not in in_dm.text and "/admin" not in in_dm.text
+    assert "/quiz round" in in_server.text and "/admin" in in_server.text
+    fake_discord.assert_clean()
+
+
 async def test_old_buttons_work_after_a_restart_and_commands_are_not_resynced(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:

@@ -455,6 +455,75 @@ async def test_a_slow_store_does_not_make_the_round_reply_late(
     assert fake_discord.late_interactions == []
 
 
+async def test_a_round_that_cannot_be_written_edits_its_announcement(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The store fails to record the round: the announcement says so, the channel stays free."""
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        cog = rounds_cog(bot)
+
+        async def broken(run: Any) -> int:
+            raise OSError("disk I/O error")
+
+        monkeypatch.setattr(bot.store, "start_run", broken)
+        first = await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+
+        def told() -> StoredMessage | None:
+            message = fake_discord.original_message(first)
+            return message if message and "could not be started" in message.text else None
+
+        await fake_discord.wait_for(told, what="the announcement edited")
+        assert cog.service.round_in(fake_discord.channel.id) is None
+        assert not cog.service._channels
+
+
+async def test_a_round_whose_finish_cannot_be_saved_says_when_results_come(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The last close is fine but the finish fails: the channel hears the results come later."""
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        cog = rounds_cog(bot)
+
+        async def broken(finish: Any) -> bool:
+            raise OSError("disk I/O error")
+
+        monkeypatch.setattr(bot.store, "finish_run", broken)
+        await answered(
+            fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+        )
+        for position in range(3):
+            run, message = await question(fake_discord, position)
+            cog.close_question_now(run)
+            await closed(fake_discord, message.id)
+
+        def notice() -> StoredMessage | None:
+            return next(
+                (
+                    m
+                    for m in fake_discord.messages.in_channel(fake_discord.channel.id)
+                    if "posted when the bot next starts" in m.text
+                ),
+                None,
+            )
+
+        found = await fake_discord.wait_for(notice, what="the notice")
+        assert "This round hit an error and was closed." in found.text
+        assert not [
+            m
+            for m in fake_discord.messages.in_channel(fake_discord.channel.id)
+            if "Round standings" in m.text
+        ]
+    fake_discord.assert_clean()
+
+
 class FakeResponse:
     """Just enough of an aiohttp response for discord.py's HTTPException."""
 
