@@ -37,6 +37,16 @@ def rounds_cog(bot: StudyBot) -> RoundsCog:
     return cog
 
 
+def quiz_master(fake: FakeDiscord) -> FakeMember:
+    """Add ada, who has Manage Server and so may start rounds."""
+    return fake.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+
+
+async def disk_error(*args: Any) -> Any:
+    """Stand in for a store write that fails."""
+    raise OSError("disk I/O error")
+
+
 async def question(fake: FakeDiscord, position: int) -> tuple[int, StoredMessage]:
     """Wait for the round message asking question ``position``; return the run and message."""
     pattern = re.compile(rf"sb:rd:(\d+):{position}:A")
@@ -95,7 +105,7 @@ async def test_a_round_with_several_members(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
     """Members answer once each; a repeat and a late press are refused; results and standings."""
-    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    ada = quiz_master(fake_discord)
     alice = fake_discord.member
     bob = fake_discord.add_member("bob")
     carol = fake_discord.add_member("carol")
@@ -292,7 +302,7 @@ async def test_round_answers_the_writer_lost_or_committed_as_it_died(
     before saying so (a real process exit, not a stand-in), so the bot has to
     find out from the database that bob's answer is on disk.
     """
-    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    ada = quiz_master(fake_discord)
     alice = fake_discord.member
     bob = fake_discord.add_member("bob")
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
@@ -335,7 +345,7 @@ async def test_a_round_is_refused_where_the_bot_cannot_post_its_questions(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
     """Without Send Messages and Embed Links the starter is told, and nothing is announced."""
-    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    ada = quiz_master(fake_discord)
     guild = fake_discord.guild
     guild.members[fake_discord.bot_user.id].permissions = Perm.DEFAULT_BOT & ~(
         Perm.SEND_MESSAGES | Perm.EMBED_LINKS
@@ -358,7 +368,7 @@ async def test_of_two_rounds_started_at_once_the_second_is_told_privately(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
     """Two quiz masters start a round in one channel at once: one announcement, one private no."""
-    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    ada = quiz_master(fake_discord)
     bea = fake_discord.add_member("bea", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
         rounds_cog(bot)
@@ -377,7 +387,7 @@ async def test_a_round_stopped_mid_question_reveals_what_was_answered(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
     """A stop closes the open question as usual: its answer and counts are shown, then standings."""
-    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    ada = quiz_master(fake_discord)
     bob = fake_discord.add_member("bob")
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
         rounds_cog(bot)
@@ -401,7 +411,7 @@ async def test_a_round_whose_announcement_failed_frees_its_channel(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The reply fails (say, too late for Discord): the round is ended, the channel is free."""
-    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    ada = quiz_master(fake_discord)
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
         cog = rounds_cog(bot)
         real = discord.InteractionResponse.send_message
@@ -437,7 +447,7 @@ async def test_a_slow_store_does_not_make_the_round_reply_late(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The reply goes out before the round is written: a slow write cannot miss Discord's 3 s."""
-    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    ada = quiz_master(fake_discord)
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
         rounds_cog(bot)
         real = bot.store.start_run
@@ -462,14 +472,10 @@ async def test_a_round_that_cannot_be_written_edits_its_announcement(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The store fails to record the round: the announcement says so, the channel stays free."""
-    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    ada = quiz_master(fake_discord)
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
         cog = rounds_cog(bot)
-
-        async def broken(run: Any) -> int:
-            raise OSError("disk I/O error")
-
-        monkeypatch.setattr(bot.store, "start_run", broken)
+        monkeypatch.setattr(bot.store, "start_run", disk_error)
         first = await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
 
         def told() -> StoredMessage | None:
@@ -488,14 +494,10 @@ async def test_a_round_whose_finish_cannot_be_saved_says_when_results_come(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The last close is fine but the finish fails: the channel hears the results come later."""
-    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
+    ada = quiz_master(fake_discord)
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
         cog = rounds_cog(bot)
-
-        async def broken(finish: Any) -> bool:
-            raise OSError("disk I/O error")
-
-        monkeypatch.setattr(bot.store, "finish_run", broken)
+        monkeypatch.setattr(bot.store, "finish_run", disk_error)
         await answered(
             fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
         )
