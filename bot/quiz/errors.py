@@ -77,10 +77,19 @@ class NoRoundRunningError(QuizError):
 
 
 class NothingToReviewError(QuizError):
-    """Review missed was pressed on a quiz with no missed questions."""
+    """Review missed was pressed on a quiz with no missed questions.
 
-    def __init__(self) -> None:
-        super().__init__("You got every question right: there is nothing to review.")
+    After a review the latest run is that review, not the quiz it came from:
+    the message says so, or a learner who missed questions in the quiz reads
+    "every question right" as being about the quiz.
+    """
+
+    def __init__(self, *, after_review: bool = False) -> None:
+        super().__init__(
+            "You got every question of that review right: nothing is left to review."
+            if after_review
+            else "You got every question right: there is nothing to review."
+        )
 
 
 class AnswerNotRecordedError(QuizError):

@@ -513,7 +513,7 @@ class QuizService:
         quiz = await self.find_personal(run_id, user_id)
         summary = await self.summary(run_id, user_id)  # saves a close that failed before
         if not summary.missed:
-            raise NothingToReviewError()
+            raise NothingToReviewError(after_review=quiz.kind == "review")
         with _following(quiz):
             return await self._start(
                 "review", quiz.guild_id, user_id, quiz.owner_name, quiz.lesson, summary.missed

@@ -178,7 +178,7 @@ async def test_review_missed_asks_only_missed_questions_as_practice(
     await take(service, review.run_id, ANN, "AC")
     assert review.summary is not None
     assert review.summary.score == 200 and not review.summary.counts_for_leaderboard
-    with pytest.raises(NothingToReviewError):
+    with pytest.raises(NothingToReviewError, match="of that review right"):
         await service.review_missed(review.run_id, ANN)
     assert [e.points for e in await service.leaderboard(GUILD)] == [100]
 
