@@ -59,7 +59,7 @@ class ChannelRound:
     answers: dict[int, RoundAnswer] = field(default_factory=dict)
     players: dict[int, Player] = field(default_factory=dict)
     results: list[QuestionResult] = field(default_factory=list)
-    closing: asyncio.Future[None] | None = None
+    closing: asyncio.Future[QuestionResult] | None = None
     finishing: bool = False
     finished: bool = False
 

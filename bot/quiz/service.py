@@ -678,19 +678,24 @@ class QuizService:
         The close happens before anything is awaited, so an answer arriving at
         the same moment is either in (and counted once) or refused; answers still
         being committed are waited for, and one whose commit failed is left out.
+        The tally is a task of its own that a cancelled caller (a shutdown) does
+        not stop: ``finish_round`` waits for it, so answers committed meanwhile
+        are in the totals it records.
         """
         game = self._round(run_id)
         if not game.is_open:
             raise QuestionClosedError()
         accepted = game.close()
-        closing = game.closing = asyncio.get_running_loop().create_future()
-        try:
-            writes = [a.write for a in accepted if a.write is not None]
-            if writes:
-                await asyncio.wait(writes)
-            return game.tally(accepted)
-        finally:
-            closing.set_result(None)
+        game.closing = asyncio.ensure_future(self._tally(game, accepted))
+        return await asyncio.shield(game.closing)
+
+    @staticmethod
+    async def _tally(game: ChannelRound, accepted: list[RoundAnswer]) -> QuestionResult:
+        """Wait for the closed question's accepted answers to commit, then count them."""
+        writes = [a.write for a in accepted if a.write is not None]
+        if writes:
+            await asyncio.wait(writes)
+        return game.tally(accepted)
 
     async def finish_round(self, run_id: int) -> RoundStandings:
         """End the round (closing an open question first) and record everyone's points."""
@@ -701,7 +706,9 @@ class QuizService:
         if game.is_open:
             await self.close_question(run_id)
         if game.closing is not None and not game.closing.done():
-            await game.closing  # a close in progress elsewhere: wait for its tally
+            # A close in progress elsewhere: wait for its tally (without cancelling
+            # it, should this finish itself be cancelled).
+            await asyncio.wait((game.closing,))
         game.finished = True
         try:
             now_ms = self._wall_ms()

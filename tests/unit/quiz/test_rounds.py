@@ -228,6 +228,27 @@ async def test_finish_racing_a_close_counts_the_last_question_once(
     assert all(e.points > 100 for e in board)
 
 
+async def test_a_close_cancelled_while_answers_commit_still_counts_them(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """A shutdown cancelling the close mid-wait leaves no committed answer out of the finish."""
+    run_id = await start(service, lesson)
+    await service.open_question(run_id)
+    answers = [
+        asyncio.ensure_future(service.answer_round(run_id, u, f"u{u}", "A")) for u in range(1, 6)
+    ]
+    await asyncio.sleep(0)  # every answer accepted and its write queued
+    closer = asyncio.ensure_future(service.close_question(run_id))
+    await asyncio.sleep(0)  # closed, and waiting for those writes
+    assert not any(a.done() for a in answers)
+    closer.cancel()
+    standings = await service.finish_round(run_id)
+    assert [s.answered for s in standings.standings] == [1] * 5
+    assert all(a.result().recorded for a in answers)
+    board = await service.leaderboard(GUILD)
+    assert sorted(e.user_id for e in board) == [1, 2, 3, 4, 5]
+
+
 async def test_a_round_answer_the_store_lost_can_be_given_again(
     service: QuizService, store: Store, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
 ) -> None:
