@@ -53,7 +53,6 @@ from bot.store.records import (
     SavedRun,
     UnfinishedRound,
     UserStats,
-    WriteNotConfirmedError,
 )
 from bot.store.writer import Writer
 
@@ -299,31 +298,17 @@ class Store:
     async def finish_run(self, finish: RunFinish) -> bool:
         """Close a run and add its totals; return whether it counted for the leaderboard.
 
-        Finishing is idempotent, result included, so a finish lost with a writer
-        that stopped is sent again (``_write_idempotent``).
+        Finishing is idempotent, result included, so the writer sends a finish
+        lost with a worker that died once more.
         """
-        return cast(bool, await self._write_idempotent(FinishRun(finish)))
+        return cast(bool, await self._write(FinishRun(finish)))
 
     async def reset_scores(self, guild_id: int) -> None:
         """Delete a guild's leaderboard scores, so every lesson's next run counts again.
 
-        Deleting twice deletes nothing more, so a lost reset is sent again too.
+        Deleting twice deletes nothing more, so a lost reset is sent once more too.
         """
-        await self._write_idempotent(ResetScores(guild_id))
-
-    async def _write_idempotent(self, op: FinishRun | ResetScores) -> Any:
-        """Write ``op``; if its writer stopped before confirming it, send it once more.
-
-        Only for ops that may be applied twice: the lost one may have been
-        committed after all. Once, so an op that kills the writer is not resent
-        forever. (The writer itself could resend its idempotent ops; it fails
-        every op but answers, which it can look up.)
-        """
-        try:
-            return await self._write(op)
-        except WriteNotConfirmedError:
-            log.warning("%s was not confirmed; sending it again", type(op).__name__)
-            return await self._write(op)
+        await self._write(ResetScores(guild_id))
 
     async def set_meta(self, key: str, value: str) -> None:
         """Set ``key`` to ``value`` in the meta table."""

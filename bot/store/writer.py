@@ -14,8 +14,10 @@ GIL back and forth. Here the loop only pickles a batch (in C) and reads one
 reply per batch. If the worker dies, the answers it held are looked up in the
 database once it is gone: an answer it committed before dying is confirmed
 after all (so a user is never told "not recorded" about an answer that is on
-disk and then refused as a duplicate when they press again), and every other
-op it held fails with ``WriterStoppedError``. The next batch starts a new worker.
+disk and then refused as a duplicate when they press again). An answer not on
+disk, and every op that may be applied twice, is sent once more to a new
+worker; a run's start fails with ``WriterStoppedError``, as does anything held
+by a second dying worker.
 """
 
 from __future__ import annotations
@@ -35,7 +37,15 @@ from pathlib import Path
 from typing import Any
 
 import bot
-from bot.store.ops import Op
+from bot.store.ops import (
+    EnsureGuild,
+    EnsureUser,
+    FinishRun,
+    Op,
+    ResetScores,
+    SetMeta,
+    SetRoundState,
+)
 from bot.store.records import ConflictError, WriteNotConfirmedError
 from bot.store.write_worker import HEADER, READY
 
@@ -57,6 +67,11 @@ Resolving a thousand at once would wake a thousand callers in one iteration,
 and every timer due meanwhile (a demo's ``asyncio.sleep``) would wait behind
 them; in chunks, timers get their turn between chunks.
 """
+
+RESENDABLE = (EnsureUser, EnsureGuild, SetRoundState, FinishRun, ResetScores, SetMeta)
+"""Ops that may be applied twice with the effect of once, so a writer that died holding
+them (having committed them or not) is simply sent them again. Finishing is idempotent,
+result included (``bot.store.batch._finish``). A run's start is not: it is not sent again."""
 
 START_TIMEOUT = 30.0
 """Seconds the worker may take to start and open the database."""
@@ -243,6 +258,8 @@ class Writer:
         self._task: asyncio.Task[None] | None = None
         self._receiver: asyncio.Task[None] | None = None
         self._reaping: set[asyncio.Task[None]] = set()
+        self._sent_again: set[asyncio.Future[Any]] = set()
+        """Futures of ops already sent once more after a writer died: not again."""
         self._worker: WorkerProcess | None = None
         self._loop = asyncio.get_running_loop()
         self.on_committed: Callable[[list[Op], list[object]], None] | None = None
@@ -387,11 +404,15 @@ class Writer:
         held: list[tuple[list[Op], list[asyncio.Future[Any]]]],
         exc: WriterStoppedError,
     ) -> None:
-        """Once ``worker`` is gone, confirm the held answers it committed; fail the rest.
+        """Once ``worker`` is gone, settle what it held: confirm, send once more, or fail.
 
         The worker may have died between a COMMIT and its reply. Only after it
         has exited can nothing more be committed, so only then does a lookup by
-        answer id (the store chose the ids) tell what is on disk.
+        answer id (the store chose the ids) tell what is on disk: an answer
+        found is confirmed. An answer not found, and an op that may be applied
+        twice (``RESENDABLE``), is sent once more, so a crash of the writer
+        costs its callers a delay, not an error; once only, so an op that kills
+        the writer is not sent forever. Every other op fails with ``exc``.
         """
         answers = {
             op[0]: future
@@ -399,28 +420,67 @@ class Writer:
             for op, future in zip(ops, futures, strict=True)
             if type(op) is tuple
         }
-        committed: set[int] = set()
+        committed: set[int] | None = None
         try:
             await worker.kill()
-            if answers:
-                committed = await asyncio.to_thread(committed_answers, self._path, list(answers))
+            committed = (
+                await asyncio.to_thread(committed_answers, self._path, list(answers))
+                if answers
+                else set()
+            )
         except Exception as lookup:  # unknown, so unconfirmed: the callers hear it failed
             log.error("could not check what the stopped writer committed: %s", lookup)
         finally:
-            for answer_id in committed:
-                future = answers[answer_id]
-                if not future.done():
-                    future.set_result(answer_id)
-            for _, futures in held:
-                _fail(futures, exc)
-            total = sum(len(futures) for _, futures in held)
+            resend = self._settle_held(held, committed, exc)
             log.error(
-                "%s; of the %d write(s) it held, %d answer(s) were committed and are confirmed, "
-                "the rest failed",
+                "%s; of the %d write(s) it held, %d answer(s) were committed and are "
+                "confirmed, %d write(s) are sent again, the rest failed",
                 exc,
-                total,
-                len(committed),
+                sum(len(futures) for _, futures in held),
+                len(committed or ()),
+                len(resend),
             )
+
+    def _settle_held(
+        self,
+        held: list[tuple[list[Op], list[asyncio.Future[Any]]]],
+        committed: set[int] | None,
+        exc: WriterStoppedError,
+    ) -> list[Op]:
+        """Confirm the committed answers, queue what may be sent again, fail the rest.
+
+        ``committed`` is None if the lookup failed: then no answer is known
+        either way, and all of them fail (sent again, one on disk would be
+        refused as a duplicate). Return the ops queued again.
+        """
+        ops_again: list[Op] = []
+        futures_again: list[asyncio.Future[Any]] = []
+        failing: list[asyncio.Future[Any]] = []
+        for ops, futures in held:
+            for op, future in zip(ops, futures, strict=True):
+                if future.done():
+                    continue
+                if type(op) is tuple:
+                    if committed is not None and op[0] in committed:
+                        future.set_result(op[0])
+                        continue
+                    again = committed is not None
+                else:
+                    again = isinstance(op, RESENDABLE)
+                if not again or future in self._sent_again or self._closing:
+                    failing.append(future)
+                    continue
+                self._sent_again.add(future)
+                future.add_done_callback(self._sent_again.discard)
+                ops_again.append(op)
+                futures_again.append(future)
+        _fail(failing, exc)
+        # First in line, in their order: they were due before anything queued since.
+        self._pending[:0] = ops_again
+        self._futures[:0] = futures_again
+        if ops_again:
+            self._wakeup.set()
+        return ops_again
 
     def _resolve(
         self, futures: list[asyncio.Future[Any]], outcomes: list[object], start: int

@@ -1,10 +1,11 @@
-"""A writer process that dies right after committing a batch, before replying.
+"""A writer process that dies around a batch with a given kind of write, before replying.
 
-Run by the writer tests (``WorkerProcess.MODULE``) to open the one window a
-SIGKILL from outside can rarely hit on cue: the transaction is on disk and the
-bot has not heard so. It dies after a batch with an answer in it, or with
-``DIE_AFTER=finish`` in its environment after a batch that finishes a run;
-with ``DIE_ONCE`` naming a file, only the first worker to create it dies.
+Run by the writer tests (``WorkerProcess.MODULE``) to open, on cue, the windows
+a SIGKILL from outside rarely hits: after COMMIT (the transaction is on disk
+and the bot has not heard so), or with ``DIE_BEFORE`` set, before it (nothing
+of the batch is on disk). It dies at a batch with an answer in it, or with
+``DIE_AFTER`` naming another kind (``finish``, ``reset``, ``start``); with
+``DIE_ONCE`` naming a file, only the first worker to create it dies.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import os
 import sqlite3
 
 from bot.store import write_worker
-from bot.store.ops import FinishRun, Op
+from bot.store.ops import FinishRun, Op, ResetScores, StartRun
 
 commit = write_worker.apply_batch
 
 
 DIE_AFTER = "DIE_AFTER"
+DIE_BEFORE = "DIE_BEFORE"
 DIE_ONCE = "DIE_ONCE"
+
+KINDS: dict[str, type] = {"finish": FinishRun, "reset": ResetScores, "start": StartRun}
 
 
 def _first_to_die() -> bool:
@@ -34,14 +38,21 @@ def _first_to_die() -> bool:
         return False
 
 
+def _fatal(ops: list[Op]) -> bool:
+    """Return whether ``ops`` hold the kind of write this worker dies at."""
+    kind = KINDS.get(os.environ.get(DIE_AFTER, "answer"))
+    if kind is None:
+        return any(type(op) is tuple for op in ops)
+    return any(isinstance(op, kind) for op in ops)
+
+
 def apply_then_die(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
-    """Commit ``ops``; if one is of the kind named, exit before the reply is written."""
+    """Commit ``ops`` (or not, with ``DIE_BEFORE``); at the fatal kind, exit without replying."""
+    fatal = _fatal(ops) and _first_to_die()
+    if fatal and os.environ.get(DIE_BEFORE):
+        os._exit(3)
     outcomes = commit(conn, ops)
-    if os.environ.get(DIE_AFTER) == "finish":
-        fatal = any(isinstance(op, FinishRun) for op in ops)
-    else:
-        fatal = any(type(op) is tuple for op in ops)
-    if fatal and _first_to_die():
+    if fatal:
         os._exit(3)
     return outcomes
 

@@ -50,16 +50,24 @@ async def kill_writer(store: Store) -> int:
 
 
 async def writer_dies_after_committing(
-    store: Store, monkeypatch: pytest.MonkeyPatch, what: str = "answer", *, once: bool = False
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    what: str = "answer",
+    *,
+    once: bool = False,
+    before: bool = False,
 ) -> None:
-    """Make the store's writers die after committing ``what`` (answer, finish), before replying.
+    """Make the store's writers die after committing ``what`` (answer, finish, reset, start).
 
+    They die before replying; with ``before``, before committing it either.
     The current writer is killed first, so the next write starts one of those;
     with ``once`` only that one dies, and the writers after it work.
     ``monkeypatch.setattr(WorkerProcess, "MODULE", ...)`` (or the test's end) undoes it.
     """
     await kill_writer(store)
     monkeypatch.setenv("DIE_AFTER", what)
+    if before:
+        monkeypatch.setenv("DIE_BEFORE", "1")
     if once:
         mark = store.path.parent / f"died-once-{time.monotonic_ns()}"
         monkeypatch.setenv("DIE_ONCE", str(mark))

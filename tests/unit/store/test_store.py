@@ -17,8 +17,8 @@ from bot.store.records import (
     PlayerTotals,
     RunFinish,
     RunStart,
-    WriteNotConfirmedError,
 )
+from tests.unit.store.processes import writer_dies_after_committing
 
 GUILD = 7
 
@@ -197,23 +197,13 @@ async def test_a_personal_run_learns_at_its_start_whether_the_lesson_was_done(
 async def test_a_reset_lost_with_its_writer_is_sent_again(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A reset whose confirmation was lost is sent once more, as a finish is (it is idempotent)."""
+    """The writer dies after committing a reset: it is sent once more (it is idempotent)."""
     player = PlayerTotals(1, 100, 1, 1, ((0, True),))
     run, _ = await store.start_personal_run(
         RunStart("personal", GUILD, 1, "ann", "lesson", (0,), 0)
     )
     await store.finish_run(RunFinish(run, "personal", GUILD, "lesson", 1, 0, 5, (player,)))
-    real = store._write
-    sent: list[object] = []
-
-    async def lost_once(*ops: object) -> object:
-        sent.append(ops)
-        if len(sent) == 1:
-            await real(*ops)  # committed, but the confirmation is lost
-            raise WriteNotConfirmedError("the writer process stopped")
-        return await real(*ops)
-
-    monkeypatch.setattr(store, "_write", lost_once)
-    await store.reset_scores(GUILD)
-    assert len(sent) == 2
+    await writer_dies_after_committing(store, monkeypatch, "reset", once=True)
+    await asyncio.wait_for(store.reset_scores(GUILD), 30)
+    assert list(store.path.parent.glob("died-once-*")), "no writer died at the reset"
     assert await store.leaderboard(GUILD, ALL_LESSONS, ALL_TIME) == []
