@@ -389,6 +389,12 @@ class QuizService:
             raise AlreadyAnsweredError() from None
         except WriteNotConfirmedError:
             raise AnswerNotRecordedError() from None
+        except asyncio.CancelledError:
+            # The write goes on (it is queued), but whether it commits is not known
+            # here: forget the quiz, so the next press picks it up from the database
+            # as after a restart, instead of refusing every answer to this question.
+            self._personal.pop(quiz.run_id, None)
+            raise
         finally:
             quiz.busy = False
         current = quiz.position

@@ -251,6 +251,29 @@ async def test_an_answer_committed_as_the_writer_died_moves_the_quiz_on(
     assert rows == [(0, "A"), (1, "B")]
 
 
+async def test_a_quiz_whose_answer_wait_was_cancelled_goes_on_from_the_database(
+    store: Store, clock: FakeClock, lesson: Lesson
+) -> None:
+    """A cancelled wait (a shutdown, Ctrl-C) does not stop the write: the quiz is picked up
+    again from what was committed, so it is not stuck refusing its next answer."""
+    service = restarted(store, clock, lesson)
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    waiting = asyncio.ensure_future(service.answer(quiz.run_id, ANN, "A", 0))
+    await asyncio.sleep(0)  # queued, and waiting for its commit
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    for _ in range(500):  # the write goes on; wait until it is on disk
+        with sqlite3.connect(store.path) as db:
+            if db.execute("SELECT count(*) FROM answers").fetchone()[0]:
+                break
+        await asyncio.sleep(0.01)
+    second = await service.answer(quiz.run_id, ANN, "B", 1)
+    assert second.recorded and second.position == 1
+    picked_up = await service.find_personal(quiz.run_id, ANN)
+    assert picked_up.position == 2 and picked_up.points[0] == 100
+
+
 def restarted(store: Store, clock: FakeClock, *lessons: Lesson) -> QuizService:
     """Return a new service over the same store, as after a restart, knowing ``lessons``."""
     known = {lesson.id: lesson for lesson in lessons}
