@@ -46,6 +46,7 @@ ROUND_COLOUR = discord.Colour.orange()
 STANDINGS_SHOWN = 20
 INTERRUPTED = "⏹ This round was interrupted by a restart and has been closed."
 STOPPED = "⏹ This round ended early because the bot is stopping."
+SAVED_LATE = "⏹ The last round here could not save its results when it ended; here they are."
 
 
 class NotQuizMasterError(UserError):
@@ -422,6 +423,8 @@ class RoundsCog(commands.Cog):
                     "answer. Try /quiz round again."
                 )
             raise
+        for earlier in game.closed_before:
+            await self.show_closed(earlier, SAVED_LATE)
         channel = self.bot.get_partial_messageable(channel_id, guild_id=interaction.guild_id)
         screen = ChannelScreen(game, channel, self.bot.settings.spoiler_answers)
         runner = RoundRunner(
@@ -488,34 +491,35 @@ class RoundsCog(commands.Cog):
             log.exception("Could not recover unfinished rounds")
             return []
         for standings in leftovers:
-            channel = self.bot.get_partial_messageable(
-                standings.channel_id, guild_id=standings.guild_id
-            )
-            if standings.message_id is not None:
-                try:
-                    message = await channel.fetch_message(standings.message_id)
-                    await message.edit(content=INTERRUPTED, view=disabled_copy(message))
-                except discord.HTTPException as exc:
-                    log.warning(
-                        "Could not close round %s's message: %s %s",
-                        standings.run_id,
-                        exc.status,
-                        exc,
-                    )
-            library = self.bot.library
-            title = (
-                library.get(standings.lesson_id).title
-                if standings.lesson_id in library
-                else standings.lesson_id
-            )
-            try:
-                await channel.send(embed=standings_embed(standings, title, note=INTERRUPTED))
-            except discord.HTTPException as exc:
-                log.warning(
-                    "Could not post round %s's result: %s %s", standings.run_id, exc.status, exc
-                )
+            await self.show_closed(standings, INTERRUPTED)
             log.info("Closed round %s left open by a restart", standings.run_id)
         return leftovers
+
+    async def show_closed(self, standings: RoundStandings, note: str) -> None:
+        """Take the buttons off a round closed from its stored answers, and post its result."""
+        channel = self.bot.get_partial_messageable(
+            standings.channel_id, guild_id=standings.guild_id
+        )
+        if standings.message_id is not None:
+            try:
+                message = await channel.fetch_message(standings.message_id)
+                await message.edit(content=note, view=disabled_copy(message))
+            except discord.HTTPException as exc:
+                log.warning(
+                    "Could not close round %s's message: %s %s", standings.run_id, exc.status, exc
+                )
+        library = self.bot.library
+        title = (
+            library.get(standings.lesson_id).title
+            if standings.lesson_id in library
+            else standings.lesson_id
+        )
+        try:
+            await channel.send(embed=standings_embed(standings, title, note=note))
+        except discord.HTTPException as exc:
+            log.warning(
+                "Could not post round %s's result: %s %s", standings.run_id, exc.status, exc
+            )
 
 
 async def setup(bot: StudyBot) -> None:

@@ -119,7 +119,7 @@ class RoundRunner:
             if self._standings is None:  # the finish was tried and not saved
                 await self.screen.notice(
                     f"{note} Its results could not be saved just now; they are posted "
-                    "when the bot next starts."
+                    "when the next round starts here or the bot restarts."
                 )
             elif not self._shown_standings:  # saved, but showing them failed or was cut
                 await self.screen.standings(self._standings, note)

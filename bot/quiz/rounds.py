@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.lessons.model import Lesson, QuizQuestion
 from bot.quiz.errors import AlreadyAnsweredError, InvalidChoiceError, QuestionClosedError
-from bot.quiz.results import FastestAnswer, QuestionResult, Standing
+from bot.quiz.results import FastestAnswer, QuestionResult, RoundStandings, Standing
 from bot.store.records import PlayerTotals
 
 
@@ -62,6 +62,9 @@ class ChannelRound:
     closing: asyncio.Future[QuestionResult] | None = None
     finishing: bool = False
     finished: bool = False
+    closed_before: tuple[RoundStandings, ...] = ()
+    """A round left open in this channel (its finish was not saved), closed to start this one:
+    its results are for the front end to show."""
 
     @property
     def total(self) -> int:

@@ -577,8 +577,18 @@ class QuizService:
     async def _record_round(
         self, run: RunStart, lesson: Lesson, channel_id: int, seconds: int
     ) -> ChannelRound:
+        closed_before: list[RoundStandings] = []
         try:
-            run_id = await self._store.start_run(run)
+            try:
+                run_id = await self._store.start_run(run)
+            except ConflictError:
+                # The database holds a round here that this process is not running: one
+                # whose finish could not be saved. Close it from its stored answers, as
+                # the next start would, and start this one.
+                closed_before = await self.recover_unfinished_rounds(channel_id=channel_id)
+                if not closed_before:
+                    raise
+                run_id = await self._store.start_run(run)
         except ConflictError:
             del self._channels[channel_id]
             raise RoundAlreadyRunningError() from None
@@ -588,6 +598,7 @@ class QuizService:
         game = ChannelRound(
             run_id, run.guild_id, channel_id, run.owner_id, lesson, run.questions, seconds
         )
+        game.closed_before = tuple(closed_before)
         self._rounds[run_id] = game
         self._channels[channel_id] = run_id
         return game
@@ -748,16 +759,26 @@ class QuizService:
             message_id=game.message_id,
         )
 
-    async def recover_unfinished_rounds(self) -> list[RoundStandings]:
+    async def recover_unfinished_rounds(
+        self, *, channel_id: int | None = None
+    ) -> list[RoundStandings]:
         """Close every round left open by a crash or restart; return what to post for each.
 
         Answers committed before the restart count; the question that was open
-        when the process died is closed with the answers it had.
+        when the process died is closed with the answers it had. A channel
+        where a round is being started is left alone: its row may be written
+        and not yet held, and a start that finds an old round there closes it
+        itself (``channel_id``: a round whose finish was not saved, found by
+        the next round in that channel).
         """
         recovered: list[RoundStandings] = []
         for left in await self._store.unfinished_rounds():
             if left.run_id in self._rounds:
                 continue  # running in this process, not left over
+            if channel_id is None and left.channel_id in self._channels:
+                continue  # a round is being started there
+            if channel_id is not None and left.channel_id != channel_id:
+                continue
             now_ms = self._wall_ms()
             await self._store.finish_run(
                 RunFinish(

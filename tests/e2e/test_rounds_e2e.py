@@ -17,7 +17,7 @@ import discord
 import pytest
 
 from bot.app import StudyBot
-from bot.cogs.rounds import INTERRUPTED, STOPPED, RoundsCog
+from bot.cogs.rounds import INTERRUPTED, SAVED_LATE, STOPPED, RoundsCog
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_lessons_e2e import SEED
 from tests.e2e.test_quiz_e2e import answered, quizbot
@@ -487,42 +487,69 @@ async def test_a_round_that_cannot_be_written_edits_its_announcement(
         assert not cog.service._channels
 
 
-async def test_a_round_whose_finish_cannot_be_saved_says_when_results_come(
+async def test_a_round_whose_finish_cannot_be_saved_is_closed_by_the_next_one(
     fake_discord: FakeDiscord,
     running_bot: RunningBot,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The last close is fine but the finish fails: the channel hears the results come later."""
+    """The finish fails: the channel hears the results come later, and the next round there
+    starts anyway, after posting them (the database still held the old round open)."""
     ada = quiz_master(fake_discord)
+    alice = fake_discord.member
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
         cog = rounds_cog(bot)
+        real_finish = bot.store.finish_run
         monkeypatch.setattr(bot.store, "finish_run", disk_error)
         await answered(
             fake_discord, await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
         )
         for position in range(3):
-            run, message = await question(fake_discord, position)
-            cog.close_question_now(run)
+            old_run, message = await question(fake_discord, position)
+            if position == 0:
+                await press(fake_discord, message, f"sb:rd:{old_run}:0:A", alice)
+            cog.close_question_now(old_run)
             await closed(fake_discord, message.id)
 
-        def notice() -> StoredMessage | None:
+        def channel_text(needle: str) -> StoredMessage | None:
             return next(
                 (
                     m
                     for m in fake_discord.messages.in_channel(fake_discord.channel.id)
-                    if "posted when the bot next starts" in m.text
+                    if needle in m.text
                 ),
                 None,
             )
 
-        found = await fake_discord.wait_for(notice, what="the notice")
+        found = await fake_discord.wait_for(
+            lambda: channel_text("posted when the next round starts here"), what="the notice"
+        )
         assert "This round hit an error and was closed." in found.text
-        assert not [
-            m
-            for m in fake_discord.messages.in_channel(fake_discord.channel.id)
-            if "Round standings" in m.text
-        ]
+        assert channel_text("Round standings") is None
+
+        monkeypatch.setattr(bot.store, "finish_run", real_finish)
+        second = await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+        await answered(fake_discord, second)
+        late = await fake_discord.wait_for(
+            lambda: channel_text("Round standings: "), what="the old round's results"
+        )
+        assert SAVED_LATE in late.text and "alice" in late.text
+        new_run, _ = await fake_discord.wait_for(
+            lambda: next(
+                (
+                    (run, m)
+                    for m in fake_discord.messages.in_channel(fake_discord.channel.id)
+                    for run in (int(c.split(":")[2]) for c in m.custom_ids() if c.endswith(":0:A"))
+                    if run != old_run
+                ),
+                None,
+            ),
+            what="the new round's first question",
+        )
+        assert "could not be started" not in (fake_discord.original_message(second) or late).text
+        board = await bot.services.quiz.leaderboard(fake_discord.guild.id)  # type: ignore[union-attr]
+        assert [e.name for e in board] == ["alice"]
+        cog.close_question_now(new_run)
     fake_discord.assert_clean()
 
 

@@ -163,7 +163,7 @@ async def test_a_round_whose_finish_cannot_be_saved_says_its_results_come_later(
     assert screen.shown[-1] == (
         "notice",
         "⚠️ This round hit an error and was closed. Its results could not be saved just now; "
-        "they are posted when the bot next starts.",
+        "they are posted when the next round starts here or the bot restarts.",
     )
     assert [s[0] for s in screen.shown].count("standings") == 0
 

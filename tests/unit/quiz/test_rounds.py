@@ -190,19 +190,26 @@ async def test_unfinished_round_is_closed_after_a_restart(
         assert again.run_id != run_id
 
 
-async def test_round_left_open_blocks_the_channel_until_recovered(
+async def test_a_round_left_open_is_closed_by_the_next_start_in_its_channel(
     tmp_path: Path, clock: FakeClock, lesson: Lesson
 ) -> None:
-    """Before recovery, the database still refuses a second open round in the channel."""
+    """The database refuses a second open round in a channel: a start there closes the old one
+    from its stored answers first, and hands its results over to be shown."""
     path = tmp_path / "quiz.db"
     async with Store.open(path) as store:
-        await start(QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms), lesson)
+        service = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
+        old = await start(service, lesson)
+        await service.open_question(old)
+        await service.answer_round(old, 7, "u7", "A")
+        await service.start_round(GUILD, CHANNEL + 1, HOST, "Host", lesson, 20)
     async with Store.open(path) as store:
         fresh = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
-        with pytest.raises(RoundAlreadyRunningError):
-            await start(fresh, lesson)
-        await fresh.recover_unfinished_rounds()
-        await start(fresh, lesson)
+        game = await fresh.start_round(GUILD, CHANNEL, HOST, "Host", lesson, 20)
+        assert [s.run_id for s in game.closed_before] == [old]
+        assert [(s.name, s.answered) for s in game.closed_before[0].standings] == [("u7", 1)]
+        assert game.run_id != old and fresh.round_in(CHANNEL) is game
+        # Only that channel's: the other channel's leftover waits for the recovery.
+        assert [s.channel_id for s in await fresh.recover_unfinished_rounds()] == [CHANNEL + 1]
 
 
 async def test_finish_racing_a_close_counts_the_last_question_once(
