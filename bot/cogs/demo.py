@@ -46,7 +46,7 @@ from bot.demos.limits import SHUTDOWN_NOTE, DemoGuard, Reservation
 from bot.demos.model import MAX_DURATION, MIN_DURATION, MODE_SUMMARIES, MODES, DemoOptions, DemoRun
 from bot.demos.prediction import PredictionQuestion, ask_prediction, judge_prediction
 from bot.demos.report import DemoReport, build_report, render_progress
-from bot.demos.throttle import EditThrottle
+from bot.demos.throttle import EditThrottle, MessageGoneError
 from bot.errors import UserError
 from bot.lessons.render import PHONE_WIDTH
 
@@ -58,6 +58,8 @@ log = logging.getLogger("studybot.demo")
 DEMO_COLOUR = discord.Colour.gold()
 STOPPED_COLOUR = discord.Colour.dark_grey()
 GANTT_FILENAME = "demo-gantt.png"
+FINAL_RETRY_SECONDS = 1.0
+"""The pause before trying a failed final edit (the report) once more."""
 PREDICTION_TIMEOUT = 60.0
 # How long unloading the cog waits for sessions to post their last edit.
 UNLOAD_GRACE = 10.0
@@ -433,7 +435,10 @@ class DemoCog(commands.Cog):
         finally:
             self._handles.discard(handle)
         final = await self.final_frame(run, guess, notes)
-        await throttle.close(lambda: final)
+        if throttle.gone:
+            return  # the message was deleted: the report is not wanted there
+        if not await throttle.close(lambda: final) and not throttle.gone:
+            await self._report_anyway(interaction, final)
         for embeds in final.followups:
             with contextlib.suppress(discord.HTTPException):
                 await interaction.followup.send(embeds=embeds)
@@ -458,13 +463,39 @@ class DemoCog(commands.Cog):
         return Frame(pages[0], png, pages[1:])
 
     async def _edit(self, interaction: discord.Interaction[Any], frame: Frame) -> None:
-        if frame.png is not None:
-            chart = discord.File(io.BytesIO(frame.png), filename=GANTT_FILENAME)
-            await interaction.edit_original_response(
-                embeds=frame.embeds, attachments=[chart], view=None
-            )
-        else:
-            await interaction.edit_original_response(embeds=frame.embeds, view=None)
+        """Show ``frame`` in the demo's message; raise ``MessageGoneError`` if it was deleted."""
+        try:
+            if frame.png is not None:
+                chart = discord.File(io.BytesIO(frame.png), filename=GANTT_FILENAME)
+                await interaction.edit_original_response(
+                    embeds=frame.embeds, attachments=[chart], view=None
+                )
+            else:
+                await interaction.edit_original_response(embeds=frame.embeds, view=None)
+        except discord.NotFound as exc:
+            raise MessageGoneError(str(exc)) from exc
+
+    async def _report_anyway(self, interaction: discord.Interaction[Any], final: Frame) -> None:
+        """The final edit failed: try it once more, then post the report as a new message.
+
+        Otherwise the channel would keep the last live frame ("running") for good.
+        """
+        await asyncio.sleep(FINAL_RETRY_SECONDS)
+        try:
+            await self._edit(interaction, final)
+            return
+        except MessageGoneError:
+            return
+        except discord.HTTPException as exc:
+            log.warning("the demo's final edit failed again (%s); posting the report", exc)
+        try:
+            if final.png is not None:
+                chart = discord.File(io.BytesIO(final.png), filename=GANTT_FILENAME)
+                await interaction.followup.send(embeds=final.embeds, file=chart)
+            else:
+                await interaction.followup.send(embeds=final.embeds)
+        except discord.HTTPException:
+            log.exception("could not show the demo's report")
 
     async def cog_unload(self) -> None:
         """Stop pending predictions and running demos; let each session post its last edit."""

@@ -3,8 +3,10 @@
 Discord rate-limits message edits (about five per five seconds per channel), so
 a demo's live message is edited through an ``EditThrottle``: ``push`` records
 the newest state without waiting; a single worker sends the latest state at
-most once per ``interval``, skips the states in between, and ``close`` always
-delivers the final state.
+most once per ``interval``, skips the states in between, and ``close`` tries
+the final state even if edits before it failed, and says whether it got through.
+An edit that raises ``MessageGoneError`` (the message was deleted) stops the worker:
+nothing more is sent to a message that is not there.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ from typing import Generic, TypeVar, cast
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+
+class MessageGoneError(Exception):
+    """Raised by an edit function when its message no longer exists: stop editing it."""
 
 
 class EditThrottle(Generic[T]):
@@ -43,6 +49,9 @@ class EditThrottle(Generic[T]):
         self._worker: asyncio.Task[None] | None = None
         self.edits = 0
         self.failures = 0
+        self.gone = False
+        """The message was deleted: nothing more is sent."""
+        self._final_sent = False
 
     def push(self, state: T) -> None:
         """Record ``state`` as the newest; it is sent when the interval allows."""
@@ -54,8 +63,14 @@ class EditThrottle(Generic[T]):
         if self._worker is None:
             self._worker = asyncio.create_task(self._work(), name="demo:edit-throttle")
 
-    async def close(self, final: T) -> None:
-        """Deliver ``final`` (after the interval since the last edit) and stop the worker."""
+    async def close(self, final: T) -> bool:
+        """Send ``final`` (after the interval since the last edit), stop; return if it was sent.
+
+        False if that edit failed or the message is gone: the caller decides
+        whether to show the final state some other way.
+        """
+        if self.gone:
+            return False
         self._latest = final
         self._dirty = True
         self._closing = True
@@ -63,6 +78,7 @@ class EditThrottle(Generic[T]):
         if self._worker is None:
             self._worker = asyncio.create_task(self._work(), name="demo:edit-throttle")
         await self._worker
+        return self._final_sent
 
     def cancel(self) -> None:
         """Stop without sending anything more (the message is gone, or the bot stops)."""
@@ -85,8 +101,13 @@ class EditThrottle(Generic[T]):
                 try:
                     await self._edit(state)
                     self.edits += 1
+                    self._final_sent = self._closing and not self._dirty
+                except MessageGoneError:
+                    self.gone = self._closing = True
+                    log.info("the live demo message is gone; no more edits")
+                    return
                 except Exception:
-                    # A failed edit (deleted message, HTTP error) must not end the demo.
+                    # A failed edit (an HTTP error) must not end the demo.
                     self.failures += 1
                     log.warning("live demo edit failed", exc_info=True)
             if self._closing and not self._dirty:

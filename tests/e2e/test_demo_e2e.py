@@ -7,6 +7,7 @@ its services (the DemoGuard) wired by ``build_services``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import dataclasses
@@ -25,6 +26,8 @@ from tests.e2e.conftest import RunningBot
 from tests.e2e.test_lessons_e2e import answered
 from tests.e2e.test_quiz_e2e import edited, followup
 from tests.fakediscord import FakeDiscord, StoredMessage
+from tests.fakediscord.recorder import Request
+from tests.fakediscord.rest import ApiError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 INTERVAL = 0.1
@@ -382,3 +385,53 @@ async def test_shutdown_mid_demo_says_the_demo_was_stopped(
     assert "Cancelled" in message.text
     assert message.attachments == []
     fake_discord.assert_clean()
+
+
+def final_edit(request: Request) -> bool:
+    """Pick the demo's final edit: the one that uploads the chart."""
+    return request.method == "PATCH" and request.path.endswith("/@original") and bool(request.files)
+
+
+@pytest.mark.parametrize("error", [None, ApiError(400, 40005, "Request entity too large")])
+async def test_a_failed_final_edit_still_shows_the_report(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path, error: ApiError | None
+) -> None:
+    """The report's edit is dropped once (a network blip) or refused for good: the channel does
+    not keep showing "running"; the edit is tried again, else the report comes as a new message."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        cog = cast(DemoCog, bot.get_cog("DemoCog"))
+        hits = fake_discord.fail_requests(final_edit, error, times=1 if error is None else 2)
+        interaction = await fake_discord.slash("demo", {"mode": "parallel", **SHORT})
+        await answered(fake_discord, interaction)
+
+        def report() -> StoredMessage | None:
+            shown = [
+                fake_discord.original_message(interaction),
+                *fake_discord.followups(interaction),
+            ]
+            return next((m for m in shown if m is not None and finished(m)), None)
+
+        message = await fake_discord.wait_for(report, timeout=10, what="the report")
+        assert [a.filename for a in message.attachments] == [GANTT_FILENAME]
+        assert len(hits) == (1 if error is None else 2)
+        # Dropped once: the retried edit shows it in place. Refused twice: a new message.
+        assert (message.id == fake_discord.original_message(interaction).id) is (error is None)
+        assert not cog._handles
+    assert [v for v in fake_discord.violations if v.code != 40005] == []
+
+
+async def test_a_deleted_demo_message_is_not_edited_again(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Discord says the live message is gone: the demo stops editing it and posts no report."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite", demo_edit_interval=0.05):
+        gone = ApiError(404, 10008, "Unknown Message")
+        interaction = await fake_discord.slash("demo", {"mode": "compare", **SHORT})
+        await answered(fake_discord, interaction)
+        hits = fake_discord.fail_requests(
+            lambda r: r.method == "PATCH" and r.path.endswith("/@original"), gone, times=1000
+        )
+        await fake_discord.wait_for(lambda: hits, what="an edit of the deleted message")
+        await asyncio.sleep(0.6)  # the rest of the demo, and its report's turn
+        assert len(hits) == 1
+        assert fake_discord.followups(interaction) == []

@@ -99,12 +99,24 @@ def json_response(body: Any, status: int = 200) -> web.Response:
     )
 
 
+@dataclass
+class Fault:
+    """Answer the next ``times`` requests that ``when`` picks with ``error``, or drop them."""
+
+    when: Callable[[Request], bool]
+    error: ApiError | None
+    """None: close the connection without an answer, as a network blip would."""
+    times: int
+    hits: list[Request]
+
+
 class RestApi:
     """Route, record and answer REST requests against the fake's state."""
 
     def __init__(self, fake: FakeDiscord) -> None:
         self.fake = fake
         self.unknown: list[Request] = []
+        self.faults: list[Fault] = []
         self.routes: list[Route] = []
         add = self._add
         add("GET", "/users/@me", self.get_me)
@@ -164,6 +176,7 @@ class RestApi:
         )
         self.fake.recorder.requests.append(record)
         try:
+            self._injected_fault(request, record)
             status, reply = await self._route(request, record)
         except ApiError as error:
             status, reply = error.status, error.body()
@@ -172,6 +185,17 @@ class RestApi:
         if reply is None:
             return web.Response(status=status)
         return json_response(reply, status)
+
+    def _injected_fault(self, request: web.Request, record: Request) -> None:
+        """Raise the error of the first fault that picks ``record``, or drop the connection."""
+        for fault in self.faults:
+            if len(fault.hits) < fault.times and fault.when(record):
+                fault.hits.append(record)
+                if fault.error is not None:
+                    raise fault.error
+                if request.transport is not None:
+                    request.transport.close()
+                raise ApiError(500, 0, "never delivered: the connection was dropped")
 
     async def _route(self, request: web.Request, record: Request) -> Reply:
         for route in self.routes:

@@ -49,7 +49,7 @@ from tests.fakediscord.recorder import (
     Request,
     Violation,
 )
-from tests.fakediscord.rest import RestApi, json_response
+from tests.fakediscord.rest import ApiError, Fault, RestApi, json_response
 
 T = TypeVar("T")
 
@@ -407,6 +407,16 @@ class FakeDiscord:
             user=user or guild.members[int(payload["member"]["user"]["id"])],
             message=None if message_id is None else self.messages.get(message_id),
         )
+
+    def fail_requests(
+        self, when: Callable[[Request], bool], error: ApiError | None = None, *, times: int = 1
+    ) -> list[Request]:
+        """Answer the next ``times`` REST requests ``when`` picks with ``error`` (Discord's
+        error body and status); with no error, drop the connection instead, as a network
+        blip would. Return the list of requests it hits, filled in as they come."""
+        fault = Fault(when, error, times, [])
+        self.rest.faults.append(fault)
+        return fault.hits
 
     async def request_reconnect(self) -> None:
         """Ask the client to reconnect (op 7); it resumes its session."""

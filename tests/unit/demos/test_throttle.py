@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from bot.demos.throttle import EditThrottle
+from bot.demos.throttle import EditThrottle, MessageGoneError
 
 
 class FakeClock:
@@ -104,3 +104,41 @@ async def test_a_failing_edit_does_not_stop_the_final_edit() -> None:
     await clock.finish(asyncio.create_task(throttle.close(2)))
     assert sent == [2]
     assert throttle.failures == 1
+
+
+async def test_close_says_whether_the_final_state_got_through() -> None:
+    """A failed final edit is reported to the caller, which can show the state some other way."""
+    clock = FakeClock()
+    sent: list[int] = []
+
+    async def edit(state: int) -> None:
+        if state == 2:
+            raise RuntimeError("HTTP 400")
+        sent.append(state)
+
+    throttle = EditThrottle(edit, interval=1.0, clock=clock, sleep=clock.sleep)
+    throttle.push(1)
+    await clock.advance(0.1)
+    closing = asyncio.create_task(throttle.close(2))
+    await clock.finish(closing)
+    assert sent == [1] and closing.result() is False
+    delivered = EditThrottle(edit, interval=1.0, clock=clock, sleep=clock.sleep)
+    assert await delivered.close(3) is True
+
+
+async def test_a_message_gone_stops_every_later_edit() -> None:
+    """Once the edit says the message was deleted, nothing more is sent, the final state neither."""
+    clock = FakeClock()
+    tried: list[int] = []
+
+    async def edit(state: int) -> None:
+        tried.append(state)
+        raise MessageGoneError("404 Unknown Message")
+
+    throttle = EditThrottle(edit, interval=1.0, clock=clock, sleep=clock.sleep)
+    throttle.push(1)
+    await clock.advance(0.1)
+    throttle.push(2)
+    await clock.advance(2.0)
+    assert throttle.gone and await throttle.close(3) is False
+    assert tried == [1] and throttle.failures == 0
