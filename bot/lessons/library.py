@@ -43,13 +43,25 @@ class LessonLibrary:
             raise UnknownLessonError(lesson_id, self.suggestions(lesson_id)) from None
 
     def resolve(self, text: str) -> Lesson:
-        """Return the lesson whose id is ``text`` or starts with it, if only one does."""
-        wanted = text.strip().lower()
+        """Return the lesson ``text`` names: its id, or the start of its id or title, if only
+        one lesson's does (case and runs of spaces aside).
+
+        Autocomplete offers lessons by title, so someone who types a title and
+        sends before picking a suggestion means that lesson too.
+        """
+        wanted = " ".join(text.lower().split())
         if wanted in self._lessons:
             return self._lessons[wanted]
-        matches = [i for i in self._lessons if i.startswith(wanted)] if wanted else []
-        if len(matches) == 1:
-            return self._lessons[matches[0]]
+        if wanted:
+            titled = {i: " ".join(x.title.lower().split()) for i, x in self._lessons.items()}
+            exact = [i for i, title in titled.items() if title == wanted]
+            if len(exact) == 1:
+                return self._lessons[exact[0]]
+            matches = [
+                i for i, title in titled.items() if i.startswith(wanted) or title.startswith(wanted)
+            ]
+            if len(matches) == 1:
+                return self._lessons[matches[0]]
         raise UnknownLessonError(text.strip(), self.suggestions(wanted))
 
     def suggestions(self, text: str, limit: int = 3) -> tuple[str, ...]:

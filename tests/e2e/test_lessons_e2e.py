@@ -171,6 +171,20 @@ async def test_autocomplete_matches_ids_and_titles(
     fake_discord.assert_clean()
 
 
+async def test_a_title_sent_before_a_suggestion_was_picked_names_its_lesson(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Autocomplete offers titles, so the start of a title typed and sent names the lesson."""
+    async with studybot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        typed = await answered(
+            fake_discord,
+            await fake_discord.slash("lesson show", {"lesson": "when one PARALLEL task"}),
+        )
+    assert not typed.ephemeral
+    assert "When one parallel task fails" in typed.text
+    fake_discord.assert_clean()
+
+
 async def test_help_explains_every_command(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:

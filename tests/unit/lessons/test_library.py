@@ -66,6 +66,16 @@ def test_resolve_accepts_unique_prefix_only() -> None:
         library.resolve("")
 
 
+def test_resolve_accepts_the_start_of_a_title_as_autocomplete_offers_it() -> None:
+    """A title, or the unique start of one, names its lesson; an ambiguous start does not."""
+    library = make_library()
+    assert library.resolve("Gather vs TaskGroup").id == "python-gather-vs-taskgroup"
+    assert library.resolve("  LIMITING   conc ").id == "python-semaphore-limits"
+    assert library.resolve("python gather b").id == "async-basics"
+    with pytest.raises(UnknownLessonError):
+        library.resolve("Python")  # two ids and a title start so
+
+
 def test_search_prefix_first_then_substring() -> None:
     """search() is case-insensitive over id and title, prefix matches before substrings."""
     library = make_library()
