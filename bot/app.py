@@ -272,9 +272,12 @@ class StudyBot(commands.Bot):
 
         Discord rate-limits command registration hard, so a hash of what was
         last synced is kept in the database and an unchanged tree is not sent.
+        The hash is kept per application: a database that served another bot
+        (a test bot, before the token was switched to the real one) says
+        nothing about what this one has registered.
         """
         guild = self.sync_target(guild_id)
-        key = f"{SYNC_HASH_KEY}:{guild.id if guild else 'global'}"
+        key = f"{SYNC_HASH_KEY}:{self.application_id}:{guild.id if guild else 'global'}"
         digest = commands_hash(self.command_payload(guild))
         if not force and await self.store.get_meta(key) == digest:
             log.info("Commands unchanged since the last sync; not syncing")

@@ -107,6 +107,29 @@ async def test_sync_runs_only_when_commands_change(tmp_path: Path) -> None:
         assert isinstance(one, app_commands.Command)
 
 
+async def test_a_database_that_served_another_application_does_not_skip_the_sync(
+    tmp_path: Path,
+) -> None:
+    """The token was switched to another bot: its commands are synced although unchanged."""
+    synced: list[object] = []
+
+    async def fake_sync(*, guild: discord.abc.Snowflake | None = None) -> list[Any]:
+        synced.append(guild)
+        return []
+
+    settings = Settings(database_path=tmp_path / "db.sqlite")
+    async with Store.open(settings.database_path) as store:
+        bot = StudyBot(settings, LibraryHolder(LessonLibrary()), store, heartbeat=False)
+        bot.tree.sync = fake_sync  # type: ignore[method-assign]
+        bot._connection.application_id = 111  # what login sets
+        assert await bot.sync_commands() is True
+        assert await bot.sync_commands() is False
+        bot._connection.application_id = 222
+        assert await bot.sync_commands() is True
+        assert await bot.sync_commands() is False
+        assert len(synced) == 2
+
+
 async def test_dev_guild_sync_goes_to_that_guild(tmp_path: Path) -> None:
     """With a development guild configured, the commands are copied to and synced there."""
     synced: list[discord.abc.Snowflake | None] = []
