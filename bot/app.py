@@ -313,8 +313,11 @@ class StudyBot(commands.Bot):
             await self.write_heartbeat()
             await asyncio.sleep(HEARTBEAT_INTERVAL)
 
-    async def write_heartbeat(self) -> None:
+    async def write_heartbeat(self, *, stopped: bool = False) -> None:
         """Check the database takes a write and record whether the gateway is connected."""
+        if stopped:
+            await self._save_heartbeat(Heartbeat(time.time(), False, False, stopped=True))
+            return
         try:
             await self.store.set_meta("heartbeat", str(time.time()))
             writable = True
@@ -331,6 +334,9 @@ class StudyBot(commands.Bot):
             latency_ms=latency,
             guilds=len(self.guilds),
         )
+        await self._save_heartbeat(beat)
+
+    async def _save_heartbeat(self, beat: Heartbeat) -> None:
         path = health_path(self.settings.database_path)
         try:
             await asyncio.to_thread(write_heartbeat, path, beat)
@@ -351,6 +357,7 @@ class StudyBot(commands.Bot):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat_task
             self._heartbeat_task = None
+            await self.write_heartbeat(stopped=True)  # not healthy for another minute
         await super().close()
 
 

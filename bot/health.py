@@ -2,8 +2,11 @@
 
 Docker runs the healthcheck as a separate process, which cannot ask the
 running bot anything; so the bot writes a small JSON file every few seconds
-(only while the gateway is connected and a database write succeeded), and
-``studybot health`` reads it and judges its age.
+(whether the gateway is connected, whether the database took a write), and
+``studybot health`` reads it and judges its age. A bot that stops says so in
+the file at once, rather than looking healthy until its last beat is stale.
+The file is named after the database, so shards whose databases share a
+folder each have their own.
 """
 
 from __future__ import annotations
@@ -27,17 +30,19 @@ class Heartbeat:
     database_writable: bool
     latency_ms: float | None = None
     guilds: int = 0
+    stopped: bool = False
+    """The bot shut down (the last beat it writes)."""
 
 
 def health_path(database_path: Path) -> Path:
-    """Return where the heartbeat lives: next to the database, on the same volume."""
-    return database_path.with_name("health.json")
+    """Return where the heartbeat lives: beside the database (same volume), named after it."""
+    return database_path.with_name(database_path.name + ".health.json")
 
 
 def write_heartbeat(path: Path, beat: Heartbeat) -> None:
     """Write the heartbeat atomically, so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(asdict(beat)), encoding="utf-8")
     os.replace(tmp, path)
 
@@ -53,6 +58,8 @@ def check_heartbeat(path: Path, *, now: float | None = None) -> tuple[bool, str]
     except (OSError, ValueError, TypeError) as exc:
         return False, f"unreadable heartbeat at {path}: {exc}"
     age = now - beat.written_at
+    if beat.stopped:
+        return False, f"the bot stopped {age:.0f}s ago"
     if age > STALE_AFTER:
         return False, f"heartbeat is {age:.0f}s old: the bot is stuck or stopped"
     if not beat.connected:

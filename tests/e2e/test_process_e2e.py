@@ -77,7 +77,7 @@ async def test_studybot_run_serves_commands_reports_health_and_stops_on_sigterm(
         await fake_discord.wait_for_request("PUT", r"/applications/\d+/commands$", timeout=60)
         await fake_discord.wait_until_connected(timeout=30)
         # A heartbeat is written as soon as the bot is ready, not one interval later.
-        beat = tmp_path / "data" / "health.json"
+        beat = tmp_path / "data" / "studybot.db.health.json"
         await fake_discord.wait_for(
             lambda: beat.exists() and '"connected": true' in beat.read_text(),
             30,
@@ -122,6 +122,19 @@ async def test_studybot_run_serves_commands_reports_health_and_stops_on_sigterm(
         ]
     assert "Received SIGTERM; shutting down" in log
     assert "Stopped" in log
+    # Stopped is not healthy, at once; nor is a database no bot ever served, beside it.
+    for database, said in ((None, b"the bot stopped"), ("other.db", b"no heartbeat at")):
+        health = await asyncio.create_subprocess_exec(
+            *_studybot(),
+            "health",
+            env={
+                **env,
+                **({"STUDYBOT_DATABASE": str(tmp_path / "data" / database)} if database else {}),
+            },
+            stdout=asyncio.subprocess.PIPE,
+        )
+        health_out, _ = await asyncio.wait_for(health.communicate(), 60)
+        assert health.returncode == 1 and said in health_out, health_out
     assert fake_discord.token not in log
     assert "Traceback" not in log
     fake_discord.assert_clean()
