@@ -4,7 +4,8 @@ Two kinds of question: which task finishes first (the surprise in
 ``sequential`` is that task1 always does, however long it is), and, for
 ``compare``, how long the whole run takes. Guesses are strings so a button's
 value or a terminal argument can be passed straight in: a task name
-(``task2``) or a number of seconds (``2.5``).
+(``task2``) or a number of seconds (``2.5``), whichever the mode's question
+asks for (a number of seconds is no answer to "which task").
 """
 
 from __future__ import annotations
@@ -79,24 +80,35 @@ def ask_prediction(options: DemoOptions) -> PredictionQuestion:
     )
 
 
-def _first_to_end(run: DemoRun) -> tuple[str, list[str]]:
+def _first_to_end(run: DemoRun) -> tuple[str, list[str], bool]:
+    """Return the first task to end, every task tied with it, and whether it failed."""
     ends = sorted(
-        (span.ended, span.name)
+        (span.ended, span.name, span.state == "failed")
         for span in run.spans
         if span.ended is not None and span.state in ("finished", "failed")
     )
     if not ends:
-        return "", []
+        return "", [], False
     first_at = ends[0][0]
-    tied = [name for at, name in ends if at - first_at <= TIE_WINDOW]
-    return ends[0][1], tied
+    tied = [name for at, name, _ in ends if at - first_at <= TIE_WINDOW]
+    return ends[0][1], tied, ends[0][2]
 
 
 def parse_guess(options: DemoOptions, guess: str) -> str | float:
-    """Return ``guess`` as a task name or a number of seconds; raise OptionError otherwise."""
+    """Return ``guess`` as the answer the mode's question asks for; raise OptionError otherwise.
+
+    A task name for "which task ends first", a number of seconds for ``compare``'s
+    "how long": judging a guess against another question than the one asked
+    would tell the learner they were wrong about something they never said.
+    """
     text = guess.strip().lower()
-    if text in options.task_names:
-        return text
+    if ask_prediction(options).kind == "first":
+        if text in options.task_names:
+            return text
+        raise OptionError(
+            f"In {options.mode}, predict which task finishes first: "
+            f"{' or '.join(options.task_names)}."
+        )
     try:
         seconds = float(text.removesuffix("s").strip())
     except ValueError:
@@ -104,12 +116,12 @@ def parse_guess(options: DemoOptions, guess: str) -> str | float:
     if seconds == seconds and 0 < seconds < 1000:
         return seconds
     raise OptionError(
-        f"Predict a task name ({', '.join(options.task_names)}) or a number of seconds, like 2.5."
+        f"In {options.mode}, predict how long the whole run takes, in seconds, like 2.5."
     )
 
 
 def judge_prediction(run: DemoRun, guess: str) -> PredictionVerdict:
-    """Compare ``guess`` (a task name or seconds) with what really happened."""
+    """Compare ``guess`` (the answer to the mode's question) with what really happened."""
     parsed = parse_guess(run.options, guess)
     if isinstance(parsed, float):
         seconds = parsed
@@ -123,7 +135,7 @@ def judge_prediction(run: DemoRun, guess: str) -> PredictionVerdict:
             message=f"{verdict}: you guessed {seconds:g} s; it took {measured:.2f} s.",
         )
     text = parsed
-    first, tied = _first_to_end(run)
+    first, tied, failed = _first_to_end(run)
     if not first:
         return PredictionVerdict(
             correct=False,
@@ -134,12 +146,13 @@ def judge_prediction(run: DemoRun, guess: str) -> PredictionVerdict:
     correct = text in tied
     actual = " and ".join(tied) if len(tied) > 1 else first
     verdict = "Right" if correct else "Not quite"
+    ended = "ended" if len(tied) > 1 else "failed" if failed else "finished"
     tie = " (a tie)" if len(tied) > 1 else ""
     return PredictionVerdict(
         correct=correct,
         guess=text,
         actual=actual,
-        message=f"{verdict}: you said {text}; {actual} finished first{tie}.",
+        message=f"{verdict}: you said {text}; {actual} {ended} first{tie}.",
     )
 
 

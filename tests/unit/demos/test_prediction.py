@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.demos.engine import run_demo, validate_options
-from bot.demos.prediction import ask_prediction, judge_prediction
+from bot.demos.prediction import ask_prediction, judge_prediction, parse_guess
 from bot.errors import OptionError
 
 
@@ -43,5 +43,22 @@ async def test_compare_asks_for_the_total_and_judges_seconds() -> None:
 async def test_bad_guess_is_an_option_error() -> None:
     """A guess that is neither a task nor seconds is rejected with a friendly message."""
     run = await run_demo(validate_options("parallel", [0.05, 0.05]))
-    with pytest.raises(OptionError, match="task name"):
+    with pytest.raises(OptionError, match="which task finishes first: task1 or task2"):
         judge_prediction(run, "banana")
+
+
+async def test_a_guess_must_answer_the_question_the_mode_asks() -> None:
+    """Seconds are no answer to "which task", nor a task to compare's "how long"."""
+    with pytest.raises(OptionError, match="which task"):
+        parse_guess(validate_options("parallel", [0.05, 0.05]), "0.2")
+    with pytest.raises(OptionError, match="how long"):
+        parse_guess(validate_options("compare", [0.05, 0.05]), "task2")
+    assert parse_guess(validate_options("compare", [0.05, 0.05]), "0.2s") == 0.2
+
+
+async def test_a_task_that_fails_first_is_said_to_have_failed() -> None:
+    """In fail_fast, task1 fails first: the verdict says failed, not finished."""
+    run = await run_demo(validate_options("fail_fast", [0.05, 0.2]))
+    verdict = judge_prediction(run, "task2")
+    assert not verdict.correct
+    assert "task1 failed first" in verdict.message
