@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.store import batch
 from bot.store.database import LEADERBOARD, RANK_OF, Store
+from bot.store.ops import answer_row
 from bot.store.records import (
     ALL_LESSONS,
     ALL_TIME,
@@ -74,6 +76,33 @@ async def test_duplicate_answer_fails_alone(store: Store) -> None:
         counts = db.execute("SELECT count FROM choice_counts WHERE question_index = 0")
         assert counts.fetchall() == [(3,)]
     assert rows == [(1, "A"), (2, "A"), (3, "A")]
+
+
+async def test_one_bad_write_in_a_batch_costs_one_more_transaction_not_one_per_write(
+    store: Store,
+) -> None:
+    """The batch is applied again op by op under savepoints: one COMMIT (one fsync) in all."""
+    run_id = await new_run(store)
+    for user in range(50):  # the users, known to the database
+        await store.record_answer(answer(run_id, user, 1))
+    conn = batch.connect(store.path)
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        rows = [answer_row(1000 + user, answer(run_id, user, 0)) for user in range(50)]
+        twice = answer_row(999, answer(run_id, 7, 0, "C"))  # user 7 answers question 0 again
+        outcomes = batch.apply_batch(conn, [*rows[:25], twice, *rows[25:]])
+    finally:
+        conn.close()
+    assert isinstance(outcomes[25], sqlite3.IntegrityError)
+    assert outcomes[:25] + outcomes[26:] == [1000 + user for user in range(50)]
+    assert statements.count("COMMIT") == 1  # the first try rolled back, then one more
+    with sqlite3.connect(store.path) as db:
+        assert db.execute("SELECT count(*) FROM answers WHERE question_index = 0").fetchone() == (
+            50,
+        )
+        counts = db.execute("SELECT choice, count FROM choice_counts WHERE question_index = 0")
+        assert counts.fetchall() == [("A", 50)]
 
 
 async def test_answer_to_a_missing_run_is_refused(store: Store) -> None:
