@@ -184,7 +184,12 @@ class WorkerProcess:
                 f"the writer process (pid {self.pid}) stopped"
                 + ("" if code is None else f" with exit code {code}")
             ) from exc
-        return pickle.loads(body)
+        try:
+            return pickle.loads(body)
+        except Exception as exc:  # a garbled frame: nothing more it says can be trusted
+            raise WriterStoppedError(
+                f"the writer process (pid {self.pid}) sent a reply that cannot be read: {exc}"
+            ) from exc
 
     async def send(self, ops: list[Op], futures: list[asyncio.Future[Any]]) -> None:
         """Send ``ops`` to be committed in one transaction; ``receive`` gets the outcomes."""
@@ -199,9 +204,11 @@ class WorkerProcess:
     async def receive(self) -> tuple[list[Op], list[asyncio.Future[Any]], list[object]]:
         """Wait for the oldest batch in flight to be committed; return it with its outcomes."""
         outcomes = await self._receive()
-        ops, futures = self.in_flight.popleft()
+        ops, futures = self.in_flight[0]
         if not isinstance(outcomes, list) or len(outcomes) != len(ops):
+            # Still in flight, so the batch is settled with the others the worker held.
             raise WriterStoppedError(f"the writer process sent {type(outcomes).__name__}")
+        self.in_flight.popleft()
         return ops, futures, outcomes
 
     def alive(self) -> bool:

@@ -26,7 +26,7 @@ from bot.store.ops import (
     answer_row,
 )
 from bot.store.records import AnswerRecord, PlayerTotals, RunFinish, RunStart
-from bot.store.write_worker import Checkpointer, portable, read_frame, write_frame
+from bot.store.write_worker import HEADER, Checkpointer, portable, read_frame, write_frame
 from bot.store.writer import WorkerProcess, WriterStoppedError
 from tests.unit.store.processes import (
     gone,
@@ -192,6 +192,29 @@ async def test_killing_a_worker_that_already_exited_just_reaps_it() -> None:
     process = ExitedProcess()
     await WorkerProcess(process).kill()  # type: ignore[arg-type]
     assert process.waited and process.stdin.closed
+
+
+class TalkingProcess(ExitedProcess):
+    """A worker process whose replies are the bytes given."""
+
+    def __init__(self, replies: bytes) -> None:
+        super().__init__()
+        self.stdout = asyncio.StreamReader()  # type: ignore[assignment]
+        self.stdout.feed_data(replies)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [b"\x00\x00\x00\x03abc", HEADER.pack(len(pickle.dumps("ready"))) + pickle.dumps("ready")],
+)
+async def test_a_reply_that_cannot_be_read_keeps_its_batch_in_flight(reply: bytes) -> None:
+    """A garbled or wrong reply stops the worker with its batch still held, to be settled."""
+    worker = WorkerProcess(TalkingProcess(reply))  # type: ignore[arg-type]
+    future: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+    worker.in_flight.append(([SetMeta("k", "v")], [future]))
+    with pytest.raises(WriterStoppedError):
+        await worker.receive()
+    assert len(worker.in_flight) == 1 and not future.done()
 
 
 async def test_a_database_the_writer_cannot_open_is_reported_by_its_own_error(
