@@ -17,7 +17,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs.lessons import lesson_autocomplete
-from bot.cogs.limits import DESCRIPTION_PAGE, EMBED_TITLE, build_embed, shorten, split_text
+from bot.cogs.limits import DESCRIPTION_PAGE, EMBED_TITLE, build_embed, shorten
 from bot.cogs.views import (
     LESSON_ID_PATTERN,
     GuardedItem,
@@ -88,8 +88,6 @@ def trace_embed(lesson: Lesson, step: int) -> discord.Embed:
     """Return the embed showing ``step`` of ``lesson``'s walkthrough."""
     # The step goes in the title, so the text leaves out its own ``## title`` line.
     text = render_trace_step(lesson, step, limit=DESCRIPTION_PAGE, width=PHONE_WIDTH, heading=False)
-    if len(text) > DESCRIPTION_PAGE:
-        text = split_text(text, DESCRIPTION_PAGE)[0]
     position = step_index(lesson, step) + 1
     return build_embed(
         trace_title(lesson, position),

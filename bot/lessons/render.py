@@ -713,6 +713,12 @@ def _tracker_state(values: dict[str, str], label: str, narrow: bool, width: int 
     return "\n".join(lines)
 
 
+STEP_CUT = (
+    "(This step is too long for one message; the rest is not shown. The lesson's table "
+    "and tracker modes show all of it.)"
+)
+
+
 def render_trace_step(
     lesson: Lesson,
     step: int,
@@ -759,7 +765,9 @@ def render_trace_step(
         parts.insert(0, f"## {neutralise(lesson.title)} · Step {step} of {len(steps)}")
     base = "\n\n".join(parts)
     if len(base) > limit:
-        return paginate(base, limit)[0]
+        # Cut, and say so: a step that silently lost tracked variables would
+        # teach a state that is not the lesson's.
+        return paginate(base, limit - len(STEP_CUT) - 2)[0] + "\n\n" + STEP_CUT
     moments = lesson.moments_citing(step)
     for index, moment in enumerate(moments):
         number = lesson.moments.index(moment) + 1

@@ -28,6 +28,7 @@ from bot.lessons.model import (
 from bot.lessons.render import (
     NOTE_MARKER,
     PHONE_WIDTH,
+    STEP_CUT,
     is_fence,
     paginate,
     render,
@@ -278,6 +279,16 @@ def test_trace_step_shows_row_tracker_and_moments() -> None:
     assert "How can both tasks" not in step2
     step5 = render_trace_step(SEED, 5)
     assert "🔑" not in step5
+
+
+def test_a_trace_step_too_long_for_its_limit_is_cut_and_says_so() -> None:
+    """Cut to the limit, with a note: no tracked variable may vanish without a word."""
+    whole = render_trace_step(SEED, 3)
+    for limit in (200, 300, 400):
+        text = render_trace_step(SEED, 3, limit=limit)
+        assert len(text) <= limit
+        assert text.endswith(STEP_CUT)
+    assert STEP_CUT not in whole
 
 
 def test_trace_step_out_of_range() -> None:
