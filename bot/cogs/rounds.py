@@ -31,7 +31,6 @@ from bot.cogs.trace import trace_link_button
 from bot.cogs.views import GuardedItem, consume, custom_id, persistent_view, study_bot
 from bot.errors import UserError
 from bot.lessons.model import Lesson, QuizQuestion
-from bot.quiz.errors import RoundAlreadyRunningError
 from bot.quiz.results import OpenQuestion, QuestionResult, RoundStandings
 from bot.quiz.round_runner import RoundRunner
 from bot.quiz.rounds import ChannelRound
@@ -389,8 +388,6 @@ class RoundsCog(commands.Cog):
         if missing:
             raise CannotPostError(missing)
         service = self.service
-        if service.round_in(channel_id) is not None:
-            raise RoundAlreadyRunningError()
         # The channel is reserved before the reply (no await): of two /quiz round at
         # once, the loser is told privately by the error handler, not by editing a
         # public announcement into an error. The round is written after the reply.

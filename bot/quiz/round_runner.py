@@ -21,7 +21,13 @@ from bot.quiz.service import QuizService
 
 
 class RoundScreen(Protocol):
-    """What a front end shows of a round; each call may fail without stopping it (but ask)."""
+    """What a front end shows of a round.
+
+    Changing what is shown (``tick``, ``reveal``, ``interrupt``) may fail
+    quietly: the round goes on. Posting (``ask``, ``standings``, ``notice``)
+    raises when it cannot post: a question nobody can see ends the round, and
+    standings that were not shown are shown again by ``end_early``.
+    """
 
     async def ask(self, opened: OpenQuestion) -> int | None:
         """Show the question with its answer buttons; return the message id, for recovery."""
