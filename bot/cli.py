@@ -237,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"studybot: invalid configuration: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings.log_level)
-    from bot.store.lock import DatabaseInUseError
+    from bot.store.lock import DatabaseInUseError, UnusableDatabasePathError
     from bot.store.migrations import DatabaseTooNewError, MigrationError
 
     try:
@@ -254,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DatabaseTooNewError, MigrationError) as exc:
         print(f"studybot: {exc}", file=sys.stderr)
         return 1
-    except (sqlite3.Error, DatabaseInUseError) as exc:
+    except (sqlite3.Error, DatabaseInUseError, UnusableDatabasePathError) as exc:
         print(f"studybot: cannot use the database {settings.database_path}: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:

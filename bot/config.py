@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from bot.store.lock import UnusableDatabasePathError, check_database_path
+
 PACKAGE_ROOT = Path(__file__).resolve().parent
 DEFAULT_CONTENT_DIR = PACKAGE_ROOT.parent / "content" / "lessons"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -248,27 +250,17 @@ def check_paths(settings: Settings) -> list[str]:
     problems: list[str] = []
     if not settings.content_dir.is_dir():
         problems.append(f"STUDYBOT_CONTENT_DIR: {settings.content_dir} is not a folder")
+    try:
+        check_database_path(settings.database_path)
+    except UnusableDatabasePathError as exc:
+        problems.append(f"STUDYBOT_DATABASE: cannot use {settings.database_path}: {exc}")
+        return problems
     folder = settings.database_path.parent
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+    if not os.access(existing, os.W_OK | os.X_OK):
         problems.append(f"STUDYBOT_DATABASE: cannot create or write {folder}")
-    elif settings.database_path.is_dir():
-        problems.append(f"STUDYBOT_DATABASE: {settings.database_path} is a folder, not a file")
-    elif settings.database_path.exists():
-        if not os.access(settings.database_path, os.W_OK):
-            problems.append(f"STUDYBOT_DATABASE: {settings.database_path} is not writable")
-        elif not _is_sqlite(settings.database_path):
-            problems.append(f"STUDYBOT_DATABASE: {settings.database_path} is not a SQLite database")
+    elif settings.database_path.exists() and not os.access(settings.database_path, os.W_OK):
+        problems.append(f"STUDYBOT_DATABASE: {settings.database_path} is not writable")
     return problems
-
-
-def _is_sqlite(path: Path) -> bool:
-    """Return whether ``path`` is empty or starts with SQLite's file header."""
-    try:
-        with path.open("rb") as file:
-            head = file.read(16)
-    except OSError:
-        return False
-    return head in (b"", b"SQLite format 3\x00")

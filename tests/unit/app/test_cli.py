@@ -280,3 +280,24 @@ def test_backup_runs_beside_the_bot_and_migrate_waits_for_it(
         holder.wait()
     with sqlite3.connect(tmp_path / "copy.db") as copy:
         assert copy.execute("SELECT count(*) FROM schema_version").fetchone()[0] >= 3
+
+
+def test_migrate_onto_a_file_that_is_not_a_database_leaves_no_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """STUDYBOT_DATABASE=/etc/passwd is refused naming the path, and no passwd.lock appears."""
+    passwd = tmp_path / "passwd"
+    passwd.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    monkeypatch.setenv("STUDYBOT_DATABASE", str(passwd))
+    assert main(["migrate"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"studybot: cannot use the database {passwd}: it is not a SQLite database "
+        "(it does not start with the SQLite header)"
+    )
+    (tmp_path / "folder").mkdir()
+    monkeypatch.setenv("STUDYBOT_DATABASE", str(tmp_path / "folder"))
+    assert main(["migrate"]) == 1
+    assert "it is a folder, not a database file" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "passwd"]
+    assert passwd.read_text() == "root:x:0:0:root:/root:/bin/bash\n"

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from bot.store.database import Store
-from bot.store.lock import DatabaseInUseError, lock_path
+from bot.store.lock import (
+    SQLITE_HEADER,
+    DatabaseInUseError,
+    UnusableDatabasePathError,
+    check_database_path,
+    lock_path,
+)
 
 HOLD = """
 import asyncio, sys
@@ -62,3 +68,38 @@ async def test_the_lock_of_a_killed_process_is_gone_with_it(tmp_path: Path) -> N
         await holder.wait()
     async with Store.open(path):
         pass
+
+
+@pytest.mark.parametrize("kind", ["text file", "folder", "short file"])
+async def test_a_path_that_is_not_a_database_gets_no_lock_file(tmp_path: Path, kind: str) -> None:
+    """A database path naming someone else's file or a folder is refused before the lock exists."""
+    path = tmp_path / "passwd"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "short file":
+        path.write_bytes(b"SQLite")
+    else:
+        path.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(UnusableDatabasePathError) as refused:
+        await Store.open(path)
+    assert isinstance(refused.value, OSError)  # front ends report it as an unusable database
+    assert not lock_path(path).exists()
+
+
+async def test_an_empty_file_is_a_database_to_be(tmp_path: Path) -> None:
+    """An empty file passes the check: SQLite makes a new database in it."""
+    path = tmp_path / "new.db"
+    path.touch()
+    async with Store.open(path) as store:
+        assert store.path == path
+    assert path.read_bytes().startswith(SQLITE_HEADER)
+
+
+def test_a_file_where_a_folder_should_be_is_named(tmp_path: Path) -> None:
+    """A database under a file (/etc/passwd/x.db) says which part is not a folder."""
+    passwd = tmp_path / "passwd"
+    passwd.write_text("root:x:0:0\n")
+    with pytest.raises(UnusableDatabasePathError, match=f"^{passwd} is not a folder$"):
+        check_database_path(passwd / "deeper" / "x.db")
+    check_database_path(tmp_path / "new" / "deeper" / "x.db")  # folders that can be made
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["passwd"]
