@@ -165,6 +165,11 @@ class DemoGuard:
             expected_end=now + min(budget, options.timeout),
         )
         self._running[entry.id] = entry
+        # Only starts within the cooldown matter: forget older ones, so the map
+        # holds the users of the last few seconds, not everyone who ever ran a demo.
+        cooled = [u for u, at in self._last_start.items() if now - at >= self.cooldown]
+        for user in cooled:
+            del self._last_start[user]
         self._last_start[user_id] = now
         handle.add_done_callback(lambda: self._running.pop(entry.id, None))
         return handle

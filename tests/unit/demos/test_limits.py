@@ -40,6 +40,21 @@ async def test_cooldown_blocks_a_second_demo_and_says_how_long() -> None:
     guard.check(2, 7)
 
 
+async def test_the_guard_remembers_only_starts_still_in_their_cooldown() -> None:
+    """A day of demos by many users leaves the guard holding the last few seconds' starters."""
+    clock = Clock()
+    guard = DemoGuard(cooldown=10.0, max_per_guild=3, clock=clock)
+    handles = []
+    for user in range(1, 200):
+        handles.append(guard.start(SHORT, user_id=user, guild_id=None))
+        clock.now += 1.0
+    await asyncio.gather(*(handle.wait() for handle in handles))
+    assert len(guard._last_start) == 10
+    with pytest.raises(DemoCooldownError):
+        guard.check(199, 7)
+    guard.check(189, 7)
+
+
 async def test_a_running_demo_blocks_its_user() -> None:
     """A user cannot start a second demo while the first still runs."""
     clock = Clock()
