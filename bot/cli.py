@@ -120,13 +120,43 @@ def _cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     from bot.store.database import backup_database
 
+    new_paths = _missing_paths(dest)
     try:
         backup_database(settings.database_path, dest)  # beside a running bot: no store needed
-    except ValueError as exc:
+    except BaseException as exc:
+        _remove_new_paths(new_paths)
+        if not isinstance(exc, ValueError):
+            raise
         print(f"studybot backup: {exc}", file=sys.stderr)
         return 2
     print(f"Backed up {settings.database_path} to {dest}")
     return 0
+
+
+def _missing_paths(dest: Path) -> list[Path]:
+    """Return ``dest`` and the folders above it that do not exist yet, deepest first."""
+    missing: list[Path] = []
+    for path in (dest, *dest.parents):
+        if os.path.lexists(path):
+            break
+        missing.append(path)
+    return missing
+
+
+def _remove_new_paths(paths: list[Path]) -> None:
+    """Remove what a failed backup created, so a retry needs no --force.
+
+    Only paths that did not exist before are touched; a folder is removed only
+    while empty.
+    """
+    for path in paths:
+        try:
+            if path.is_dir():
+                path.rmdir()
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:
+            return
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

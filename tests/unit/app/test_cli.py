@@ -301,3 +301,25 @@ def test_migrate_onto_a_file_that_is_not_a_database_leaves_no_lock(
     assert "it is a folder, not a database file" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "passwd"]
     assert passwd.read_text() == "root:x:0:0:root:/root:/bin/bash\n"
+
+
+def test_a_failed_backup_leaves_no_target_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A failed backup removes the file and folders it created: a retry needs no --force."""
+    bogus = tmp_path / "notes.db"
+    bogus.write_text("these are my notes, not a database\n" * 50)
+    monkeypatch.setenv("STUDYBOT_DATABASE", str(bogus))
+    dest = tmp_path / "backups" / "daily" / "copy.db"
+    assert main(["backup", str(dest)]) == 1
+    assert "cannot use the database" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"]
+    kept = tmp_path / "kept.db"
+    kept.write_text("an older copy")
+    assert main(["backup", "--force", str(kept)]) == 1
+    assert kept.exists()  # not created by this backup: not this backup's to remove
+    live = tmp_path / "live.db"
+    monkeypatch.setenv("STUDYBOT_DATABASE", str(live))
+    assert main(["migrate"]) == 0
+    assert main(["backup", str(dest)]) == 0  # the retry, without --force
+    assert dest.read_bytes().startswith(b"SQLite format 3\x00")
