@@ -234,15 +234,14 @@ class AdminCog(
         assert interaction.guild_id is not None  # guild_only
         service = quiz_service(self.bot)
         await interaction.response.defer(ephemeral=True, thinking=True)
-        text = await service.export_answers_csv(interaction.guild_id)
-        data = text.encode("utf-8")
+        export = await service.export_answers_csv(interaction.guild_id)
+        data = export.csv.encode("utf-8")
         filename = f"studybot-answers-{interaction.guild_id}.csv"
         if len(data) > UPLOAD_LIMIT:
             data = await asyncio.to_thread(gzip.compress, data)
             filename += ".gz"
-        rows = max(0, text.count("\n") - 1)
         await interaction.edit_original_response(
-            content=f"📄 {rows} answer(s) from this server.",
+            content=f"📄 {export.answers} answer(s) from this server.",
             attachments=[discord.File(io.BytesIO(data), filename=filename)],
         )
 

@@ -49,6 +49,7 @@ from bot.store.records import (
     ALL_TIME,
     NO_GUILD,
     AnswerRecord,
+    AnswersExport,
     ConflictError,
     LeaderboardEntry,
     PlayerTotals,
@@ -854,8 +855,8 @@ class QuizService:
         """Clear the guild's leaderboards; every lesson's next completed run counts again."""
         await self._store.reset_scores(guild_id)
 
-    async def export_answers_csv(self, guild_id: int) -> str:
-        """Return every answer given in the guild as CSV text."""
+    async def export_answers_csv(self, guild_id: int) -> AnswersExport:
+        """Return every answer given in the guild as CSV text, with how many there are."""
         return await self._store.export_answers_csv(guild_id)
 
     async def question_stats(self, guild_id: int, lesson_id: str) -> list[QuestionStats]:

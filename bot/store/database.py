@@ -43,6 +43,7 @@ from bot.store.ops import (
 )
 from bot.store.records import (
     AnswerRecord,
+    AnswersExport,
     LeaderboardEntry,
     MissedQuestion,
     PlayerTotals,
@@ -106,8 +107,13 @@ def _now_ms() -> int:
 
 
 def _csv_cell(value: object) -> object:
-    """Return ``value`` safe for a spreadsheet: text starting with = + - @ is quoted."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Return ``value`` safe for a spreadsheet: text starting with = + - @ is quoted.
+
+    Leading spaces first: a spreadsheet may drop them and read the formula after.
+    """
+    if isinstance(value, str) and (
+        value[:1] in ("\t", "\r") or value.lstrip()[:1] in ("=", "+", "-", "@")
+    ):
         return "'" + value
     return value
 
@@ -421,15 +427,17 @@ class Store:
             by_question.setdefault(int(index), {})[str(choice)] = int(count)
         return [QuestionStats(index, counts) for index, counts in by_question.items()]
 
-    async def export_answers_csv(self, guild_id: int) -> str:
+    async def export_answers_csv(self, guild_id: int) -> AnswersExport:
         """Return every answer given in the guild as CSV text (header row first)."""
         rows = await self._fetchall(EXPORT, (guild_id,))
-        return await asyncio.to_thread(self._format_csv, rows)
+        return AnswersExport(await asyncio.to_thread(self._format_csv, rows), len(rows))
 
     @staticmethod
     def _format_csv(rows: list[tuple[Any, ...]]) -> str:
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        # CRLF, as RFC 4180 has it: the writer then quotes any cell holding a \r or
+        # a \n (with "\n" alone, a \r in a name went out bare and split its row).
+        writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(EXPORT_HEADER)
         for row in rows:
             answered_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row[1] / 1000))

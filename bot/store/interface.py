@@ -13,6 +13,7 @@ from typing import Protocol
 
 from bot.store.records import (
     AnswerRecord,
+    AnswersExport,
     LeaderboardEntry,
     QuestionStats,
     RunFinish,
@@ -58,7 +59,7 @@ class QuizStore(Protocol):
 
     async def question_stats(self, guild_id: int, lesson_id: str) -> list[QuestionStats]: ...
 
-    async def export_answers_csv(self, guild_id: int) -> str: ...
+    async def export_answers_csv(self, guild_id: int) -> AnswersExport: ...
 
     async def unfinished_rounds(self) -> list[UnfinishedRound]: ...
 

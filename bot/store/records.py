@@ -191,6 +191,15 @@ class UserStats:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswersExport:
+    """A guild's answers as CSV text, and how many there are (the text's lines are not:
+    a name may hold a line break)."""
+
+    csv: str
+    answers: int
+
+
+@dataclass(frozen=True, slots=True)
 class QuestionStats:
     """How often each option of one question was chosen in a guild."""
 

@@ -203,9 +203,29 @@ async def test_export_is_a_csv_of_the_guilds_answers(
     assert "3 answer(s)" in export.text
     (attachment,) = export.attachments
     assert attachment.filename.endswith(".csv")
-    rows = list(csv.reader(io.StringIO(attachment.data.decode("utf-8"))))
+    rows = list(csv.reader(io.StringIO(attachment.data.decode("utf-8"), newline="")))
     assert len(rows) == 4  # the header and bob's three answers, nobody else's
     assert "4343" not in attachment.data.decode("utf-8")
+    fake_discord.assert_clean()
+
+
+async def test_export_keeps_names_with_line_breaks_and_formulas_in_their_cells(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A name holding a line break stays in one cell, and the count is of answers, not lines."""
+    ada = admin(fake_discord)
+    guild = fake_discord.guild.id
+    names = {1: "cr\rinside", 2: "two\nlines", 3: "  =HYPERLINK(1)"}
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        for user, name in names.items():
+            await take_quiz(quiz(bot), bot, guild, user, name, right=1)
+        export = await answered(fake_discord, await fake_discord.slash("admin export", user=ada))
+    assert "9 answer(s)" in export.text
+    data = export.attachments[0].data.decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(data, newline="")))
+    assert len(rows) == 9
+    assert {r["user_name"] for r in rows} == {"cr\rinside", "two\nlines", "'  =HYPERLINK(1)"}
+    assert len({len(r) for r in rows}) == 1  # every row has every column
     fake_discord.assert_clean()
 
 

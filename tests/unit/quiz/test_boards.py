@@ -152,8 +152,9 @@ async def test_export_csv_holds_every_answer_of_the_guild(
     for letter in "ABD":
         await service.answer(quiz.run_id, 7, letter)
     await finish(service, OTHER_GUILD, 8, lesson, "ABC")
-    rows = list(csv.DictReader(io.StringIO(await service.export_answers_csv(GUILD))))
-    assert len(rows) == 3
+    export = await service.export_answers_csv(GUILD)
+    rows = list(csv.DictReader(io.StringIO(export.csv, newline="")))
+    assert len(rows) == 3 == export.answers
     assert [r["choice"] for r in rows] == ["A", "B", "D"]
     assert [r["question_number"] for r in rows] == ["1", "2", "3"]
     assert rows[0]["user_name"] == "'=HYPERLINK(1)"
