@@ -624,13 +624,20 @@ def load_lesson_file(path: Path) -> Lesson:
     return lesson
 
 
+def has_lesson_suffix(path: Path) -> bool:
+    """Return whether ``path`` is named like a lesson file, ``.yaml`` or ``.yml`` in any case.
+
+    ``studybot validate x.YAML`` reads the file it is given, so a folder must
+    find it too, or the file validates yet is never served.
+    """
+    return path.suffix.lower() in LESSON_SUFFIXES
+
+
 def lesson_files(paths: Iterable[Path]) -> Iterator[Path]:
     """Yield lesson files: each file as given, each directory's *.yaml/*.yml sorted by name."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(
-                p for p in path.iterdir() if p.suffix in LESSON_SUFFIXES and p.is_file()
-            )
+            yield from sorted(p for p in path.iterdir() if has_lesson_suffix(p) and p.is_file())
         else:
             yield path
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.lessons.loader import LESSON_SUFFIXES, lesson_files, load_lessons
+from bot.lessons.loader import has_lesson_suffix, lesson_files, load_lessons
 
 
 def validate_paths(paths: Sequence[Path], out: TextIO) -> int:
@@ -24,7 +24,7 @@ def validate_paths(paths: Sequence[Path], out: TextIO) -> int:
                 for p in paths
                 if p.is_dir()
                 for f in p.rglob("*")
-                if f.suffix in LESSON_SUFFIXES
+                if has_lesson_suffix(f)
             }
             - {str(p) for p in paths}
         )

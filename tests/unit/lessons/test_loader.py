@@ -267,3 +267,20 @@ def test_deep_nesting_and_alias_bombs_are_one_line(tmp_path: Path) -> None:
     problems = problems_of(bomb)
     assert all(len(p) < 300 for p in problems)
     assert "id: expected text, got a list" in problems
+
+
+def test_upper_case_suffixes_are_lesson_files(tmp_path: Path) -> None:
+    """A folder serves x.YAML and y.Yml too, as validate of the file itself accepts them."""
+    (tmp_path / "x.YAML").write_text(SEED.read_text())
+    (tmp_path / "y.Yml").write_text(SEED.read_text().replace(SEED.stem, "second-lesson", 1))
+    (tmp_path / "z.yaml.txt").write_text("not a lesson")
+    result = load_lessons([tmp_path])
+    assert sorted(result.lessons) == ["node-sequential-vs-parallel", "second-lesson"]
+    assert result.problems == []
+    nested = tmp_path / "nested"
+    nested.mkdir()
+    (tmp_path / "x.YAML").rename(nested / "x.YAML")
+    (tmp_path / "y.Yml").unlink()
+    out = io.StringIO()
+    assert validate_paths([tmp_path], out) == 1
+    assert f"Lesson files are in a subfolder: try {nested}" in out.getvalue()
