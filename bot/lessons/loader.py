@@ -643,24 +643,31 @@ def lesson_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def load_lessons(paths: Iterable[Path]) -> LoadResult:
-    """Load every lesson under ``paths``; a broken file is skipped and its problems kept."""
+    """Load every lesson under ``paths``; a broken file is skipped and its problems kept.
+
+    When files share an id, the one named ``<id>.yaml`` is served and the
+    others are reported: that is the file an author edits to change the
+    lesson, whatever a stray copy's name sorts as.
+    """
     result = LoadResult()
-    origin: dict[str, str] = {}
+    loaded: list[tuple[Path, Lesson]] = []
     for path in lesson_files(paths):
         try:
-            lesson = load_lesson_file(path)
+            loaded.append((path, load_lesson_file(path)))
         except LessonFileError as exc:
             result.problems.extend(exc.problems)
-            continue
-        if lesson.id in result.lessons:
+    chosen: dict[str, Path] = {}
+    for path, lesson in loaded:
+        if lesson.id not in chosen or (
+            path.stem == lesson.id and chosen[lesson.id].stem != lesson.id
+        ):
+            chosen[lesson.id] = path
+    for path, lesson in loaded:
+        origin = chosen[lesson.id]
+        if path is origin:
+            result.lessons[lesson.id] = lesson
+        else:
             result.problems.append(
-                Problem(
-                    str(path),
-                    "id",
-                    f"duplicate lesson id {lesson.id!r} (also in {origin[lesson.id]})",
-                )
+                Problem(str(path), "id", f"duplicate lesson id {lesson.id!r} (also in {origin})")
             )
-            continue
-        result.lessons[lesson.id] = lesson
-        origin[lesson.id] = str(path)
     return result

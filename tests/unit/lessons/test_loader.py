@@ -207,6 +207,20 @@ def test_duplicate_lesson_ids_across_files(tmp_path: Path) -> None:
     assert len(result.lessons) == 1
 
 
+def test_a_duplicate_id_is_served_from_the_file_named_after_it(tmp_path: Path) -> None:
+    """Of two files with one id, <id>.yaml wins even when the other sorts first."""
+    named = tmp_path / "node-sequential-vs-parallel.yaml"
+    named.write_text(SEED.read_text())
+    copy = tmp_path / "a-copy.yaml"
+    copy.write_text(SEED.read_text().replace("title: ", "title: Old copy of ", 1))
+    result = load_lessons([tmp_path])
+    assert [str(p) for p in result.problems] == [
+        f"{copy}: id: duplicate lesson id 'node-sequential-vs-parallel' (also in {named})"
+    ]
+    assert result.lessons["node-sequential-vs-parallel"].source == named
+    assert not result.lessons["node-sequential-vs-parallel"].title.startswith("Old copy")
+
+
 def test_problem_str_without_field() -> None:
     """A file-level problem prints as 'file: reason'."""
     assert str(Problem("x.yaml", "", "the file is empty")) == "x.yaml: the file is empty"
