@@ -235,9 +235,11 @@ async def lesson_autocomplete(
 ) -> list[app_commands.Choice[str]]:
     """Suggest lessons whose id or title matches what the user typed so far."""
     lessons = study_bot(interaction).library.search(current[:100], limit=CHOICES)
+    # The id is what /lesson show … takes: the title is cut to leave it in view.
     return [
         app_commands.Choice(
-            name=shorten(f"{lesson.title} ({lesson.id})", CHOICE_NAME), value=lesson.id
+            name=f"{shorten(lesson.title, max(1, CHOICE_NAME - len(lesson.id) - 3))} ({lesson.id})",
+            value=lesson.id,
         )
         for lesson in lessons
     ]

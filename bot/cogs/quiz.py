@@ -75,9 +75,16 @@ def display_name(user: discord.abc.User) -> str:
     return (user.global_name or user.name)[:80]
 
 
+BIDI_CONTROLS = dict.fromkeys(
+    (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C)
+)
+"""Direction overrides and isolates: in a name they would reorder the rest of its line
+(a board line's points included)."""
+
+
 def safe_name(name: str) -> str:
-    """Return a stored display name with Discord markdown escaped."""
-    return discord.utils.escape_markdown(name)
+    """Return a stored display name fit to show: markdown escaped, no direction controls."""
+    return discord.utils.escape_markdown(name.translate(BIDI_CONTROLS))
 
 
 def choice_lines(lesson: Lesson, index: int) -> str:

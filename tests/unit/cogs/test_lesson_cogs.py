@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from bot.cogs.lessons import lesson_message, lesson_pages
+from bot.cogs.lessons import lesson_autocomplete, lesson_message, lesson_pages
 from bot.cogs.limits import message_problems
+from bot.cogs.quiz import safe_name
 from bot.cogs.trace import trace_embed
+from bot.lessons.library import LessonLibrary
 from bot.lessons.loader import load_lessons
 from bot.lessons.model import MODES
 from bot.lessons.render import PHONE_WIDTH
@@ -52,3 +56,22 @@ def test_trace_embed_names_the_step_in_its_title_and_fits_a_phone(lesson_id: str
         assert f"of {len(steps)}" not in text
         assert all(len(line) <= PHONE_WIDTH for line in block_lines(text))
         assert message_problems(embeds=[embed]) == []
+
+
+async def test_autocomplete_keeps_the_id_in_view_when_the_title_is_long() -> None:
+    """Choice names are cut at 100 characters: the title gives way, never the id."""
+    seed = SHIPPED["node-sequential-vs-parallel"]
+    long_id = "a" * 60
+    lesson = dataclasses.replace(seed, id=long_id, title="A very long title " * 10)
+    carrier = SimpleNamespace(client=SimpleNamespace(library=LessonLibrary([lesson, seed])))
+    choices = await lesson_autocomplete(carrier, "")  # type: ignore[arg-type]
+    assert [c.value for c in choices] == [long_id, seed.id]
+    for choice in choices:
+        assert len(choice.name) <= 100 and choice.name.endswith(f"({choice.value})")
+    assert choices[0].name.startswith("A very long title")
+
+
+def test_names_lose_direction_controls_that_would_reorder_a_board_line() -> None:
+    """A right-to-left override in a name cannot flip the points shown after it."""
+    assert safe_name("eve\u202e001 — 9") == "eve001 — 9"
+    assert safe_name("**bold**\u2066x\u2069") == "\\*\\*bold\\*\\*x"
