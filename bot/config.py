@@ -120,8 +120,12 @@ def _log_level(name: str, raw: str) -> str:
     return level
 
 
-def _shard_ids(name: str, raw: str) -> tuple[int, ...]:
-    parts = [p for p in str(raw).replace(" ", "").split(",") if p]
+def _shard_ids(name: str, raw: object) -> tuple[int, ...]:
+    """Parse ``0,1`` (the environment's form) or a YAML list ``[0, 1]`` (a config file's)."""
+    if isinstance(raw, list | tuple):
+        parts = [str(p) for p in raw]
+    else:
+        parts = [p for p in str(raw).replace(" ", "").split(",") if p]
     if not parts:
         raise ConfigError(f"{name}: give shard ids as a comma-separated list, e.g. 0,1")
     return tuple(_int(name, p, minimum=0) for p in parts)
@@ -216,7 +220,10 @@ def load_settings(
             if raw is None:
                 continue
             _, parser = PARSERS[key]
-            values[key] = parser(key, raw)
+            try:
+                values[key] = parser(key, raw)
+            except ConfigError as exc:  # name the file, as its syntax errors do
+                raise ConfigError(f"{path}: {exc}") from None
     for key, (var, parser) in PARSERS.items():
         if var in env and env[var].strip() != "":
             values[key] = parser(var, env[var])

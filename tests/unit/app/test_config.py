@@ -77,3 +77,24 @@ def test_missing_token_file_is_a_config_error(tmp_path: Path) -> None:
 def test_short_token_fully_masked() -> None:
     """A short token is masked entirely."""
     assert Settings(token="abc").masked_token() == "***"
+
+
+def test_shard_ids_as_a_yaml_list(tmp_path: Path) -> None:
+    """A config file may list shard ids as YAML does, [0, 1], as well as "0,1"."""
+    config = tmp_path / "studybot.yaml"
+    config.write_text("shard_count: 4\nshard_ids: [2, 3]\n")
+    assert load_settings({}, config_file=config).shard_ids == (2, 3)
+    config.write_text("shard_count: 4\nshard_ids: '0,1'\n")
+    assert load_settings({}, config_file=config).shard_ids == (0, 1)
+    config.write_text("shard_count: 4\nshard_ids: [0, x]\n")
+    with pytest.raises(ConfigError, match="shard_ids: 'x' is not a whole number"):
+        load_settings({}, config_file=config)
+
+
+def test_a_bad_value_in_the_config_file_names_the_file(tmp_path: Path) -> None:
+    """A value error from the config file starts with the file's path, like its syntax errors."""
+    config = tmp_path / "studybot.yaml"
+    config.write_text("quiz_round_seconds: 5\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings({}, config_file=config)
+    assert str(refused.value) == f"{config}: quiz_round_seconds: 5 is below the minimum 10"
