@@ -210,7 +210,7 @@ def load_settings(
     """Build settings from an optional YAML file, overridden by the environment.
 
     The token file is read here so that a Docker secret and a plain variable
-    end up in the same place; an unreadable token file is a ConfigError.
+    end up in the same place; an unreadable or empty token file is a ConfigError.
     """
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
@@ -235,7 +235,9 @@ def load_settings(
             raise ConfigError(
                 f"DISCORD_TOKEN_FILE: cannot read {settings.token_file} ({exc.strerror})"
             ) from None
-        settings = replace(settings, token=token or None)
+        if not token:  # else `run` would say no token is set, though the file is
+            raise ConfigError(f"DISCORD_TOKEN_FILE: the token file {settings.token_file} is empty")
+        settings = replace(settings, token=token)
     if settings.shard_ids is not None:
         if settings.shard_count is None:
             raise ConfigError("STUDYBOT_SHARD_IDS: set STUDYBOT_SHARD_COUNT as well")

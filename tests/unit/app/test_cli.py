@@ -66,6 +66,20 @@ def test_run_without_token_explains(
     assert "DISCORD_TOKEN" in capsys.readouterr().err
 
 
+def test_run_with_an_empty_token_file_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """studybot run with an empty DISCORD_TOKEN_FILE names the empty file, not 'no token'."""
+    secret = tmp_path / "token"
+    secret.touch()
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.setenv("DISCORD_TOKEN_FILE", str(secret))
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert f"the token file {secret} is empty" in err
+    assert "no Discord token" not in err
+
+
 def test_backup_refuses_to_overwrite(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -74,6 +74,15 @@ def test_missing_token_file_is_a_config_error(tmp_path: Path) -> None:
         load_settings({"DISCORD_TOKEN_FILE": str(tmp_path / "nope")})
 
 
+def test_an_empty_token_file_is_named(tmp_path: Path) -> None:
+    """An empty token file is reported as empty, by name, not as 'no token set'."""
+    secret = tmp_path / "token"
+    secret.write_text("\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"DISCORD_TOKEN_FILE": str(secret)})
+    assert str(refused.value) == f"DISCORD_TOKEN_FILE: the token file {secret} is empty"
+
+
 def test_short_token_fully_masked() -> None:
     """A short token is masked entirely."""
     assert Settings(token="abc").masked_token() == "***"
