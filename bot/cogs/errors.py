@@ -119,6 +119,10 @@ async def reply_ephemeral(
         )
 
 
+EXPIRED_CODES = frozenset({10062, 10015})
+"""Discord's "Unknown interaction" and "Unknown Webhook": the interaction's token expired."""
+
+
 async def report_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
     """Answer ``interaction`` about ``error``: friendly for user mistakes, an error id for bugs."""
     message = friendly_message(error)
@@ -127,8 +131,13 @@ async def report_error(interaction: discord.Interaction[Any], error: BaseExcepti
         log.info("User error %s: %s", context, message)
         await reply_ephemeral(interaction, message[:2000])
         return
-    error_id = new_error_id()
     original = unwrap(error)
+    if isinstance(original, discord.NotFound) and original.code in EXPIRED_CODES:
+        # Not a bug of ours to trace: the answer came after Discord's deadline
+        # (3 s for the first reply, 15 min for the rest), and no reply can get through.
+        log.warning("Interaction expired before it was answered %s: %s", context, original)
+        return
+    error_id = new_error_id()
     log.error(
         "Unexpected error %s %s",
         error_id,

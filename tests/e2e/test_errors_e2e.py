@@ -22,6 +22,7 @@ from bot.store.database import Store
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_lessons_e2e import SEED, answered, studybot
 from tests.fakediscord import FakeDiscord
+from tests.fakediscord.rest import ApiError
 
 BROKEN = Path(__file__).resolve().parents[1] / "fixtures" / "broken_lessons" / "bad_id.yaml"
 ERROR_ID = re.compile(r"error `([0-9a-f]{8})`")
@@ -56,6 +57,31 @@ async def test_unknown_lesson_gets_a_friendly_ephemeral_reply(
     assert "There is no lesson called `no-such-lesson`" in reply.text
     assert not ERROR_ID.search(reply.text)
     fake_discord.assert_clean()
+
+
+async def test_an_interaction_that_expired_is_logged_as_such_not_as_a_bug(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Discord says the interaction is unknown (answered too late): one warning, no traceback,
+    no apology sent after it."""
+    caplog.set_level(logging.INFO)
+    hits = fake_discord.fail_requests(
+        lambda r: r.method == "POST" and r.path.endswith("/callback"),
+        ApiError(404, 10062, "Unknown interaction"),
+    )
+    async with studybot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        interaction = await fake_discord.slash("lesson list")
+        await fake_discord.wait_for(lambda: hits, what="the refused reply")
+        await fake_discord.wait_for(
+            lambda: [r for r in caplog.records if "expired" in r.getMessage()],
+            what="the warning",
+        )
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not [r for r in caplog.records if r.exc_info]
+    assert fake_discord.followups(interaction) == []
 
 
 async def test_a_bug_in_a_command_is_apologised_for_with_a_logged_id(
