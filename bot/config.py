@@ -18,7 +18,13 @@ import yaml
 from bot.store.lock import UnusableDatabasePathError, check_database_path
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
+# The checkout's lessons, beside the package: the default when they are there.
 DEFAULT_CONTENT_DIR = PACKAGE_ROOT.parent / "content" / "lessons"
+# Otherwise the lessons of the folder studybot runs in.
+WORKING_CONTENT_DIR = Path("content") / "lessons"
+CONTENT_DIR_HINT = (
+    "set STUDYBOT_CONTENT_DIR (or content_dir in the config file) to your folder of lesson files"
+)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -36,6 +42,19 @@ def default_data_dir() -> Path:
     return Path(base) / "studybot"
 
 
+def default_content_dir() -> Path:
+    """Return the lesson folder used when none is configured.
+
+    An editable install (or a run from the source tree) finds the checkout's
+    ``content/lessons`` beside the package. A plain ``pip install .`` puts the
+    package in site-packages, where no lessons are, so then ``content/lessons``
+    in the working directory: the checkout it is run from.
+    """
+    if DEFAULT_CONTENT_DIR.is_dir():
+        return DEFAULT_CONTENT_DIR
+    return Path.cwd() / WORKING_CONTENT_DIR
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the bot can be configured with; see the README's table."""
@@ -43,7 +62,7 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     token_file: Path | None = None
     database_path: Path = field(default_factory=lambda: default_data_dir() / "studybot.db")
-    content_dir: Path = DEFAULT_CONTENT_DIR
+    content_dir: Path = field(default_factory=default_content_dir)
     dev_guild_id: int | None = None
     log_level: str = "INFO"
     demo_cooldown_seconds: float = 10.0
@@ -258,7 +277,16 @@ def check_paths(settings: Settings) -> list[str]:
     """
     problems: list[str] = []
     if not settings.content_dir.is_dir():
-        problems.append(f"STUDYBOT_CONTENT_DIR: {settings.content_dir} is not a folder")
+        if settings.content_dir == default_content_dir():
+            problems.append(
+                f"STUDYBOT_CONTENT_DIR: not set, and there is no lesson folder at "
+                f"{settings.content_dir} (studybot looks for content/lessons beside its package, "
+                f"then in the working directory); {CONTENT_DIR_HINT}"
+            )
+        else:
+            problems.append(
+                f"STUDYBOT_CONTENT_DIR: {settings.content_dir} is not a folder; {CONTENT_DIR_HINT}"
+            )
     try:
         check_database_path(settings.database_path)
     except UnusableDatabasePathError as exc:

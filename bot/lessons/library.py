@@ -31,7 +31,15 @@ class LessonLibrary:
 
     @classmethod
     def from_directory(cls, path: Path) -> tuple[LessonLibrary, list[Problem]]:
-        """Load every lesson file in ``path``; return the library and any problems."""
+        """Load every lesson file in ``path``; return the library and any problems.
+
+        A missing folder is one problem that says how to point at the right one:
+        the default folder depends on how studybot was installed.
+        """
+        if not path.is_dir():
+            reason = "is not a folder" if path.exists() else "no such folder"
+            hint = "set STUDYBOT_CONTENT_DIR to your folder of lesson files"
+            return cls(), [Problem(str(path), "", f"{reason}; {hint}")]
         result = load_lessons([path])
         return cls(result.lessons.values()), result.problems
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot import config
+from bot.config import ConfigError, Settings, check_paths, load_settings
 
 
 def test_defaults_need_no_configuration() -> None:
@@ -107,3 +108,31 @@ def test_a_bad_value_in_the_config_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         load_settings({}, config_file=config)
     assert str(refused.value) == f"{config}: quiz_round_seconds: 5 is below the minimum 10"
+
+
+def test_default_lessons_of_a_plain_install_come_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed without the checkout beside the package, the default is ./content/lessons."""
+    monkeypatch.setattr(config, "DEFAULT_CONTENT_DIR", tmp_path / "site-packages" / "content")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "content" / "lessons").mkdir(parents=True)
+    settings = load_settings({}, config_file=None)
+    assert settings.content_dir == tmp_path / "content" / "lessons"
+    assert not [p for p in check_paths(settings) if "CONTENT_DIR" in p]
+    (tmp_path / "content" / "lessons").rmdir()
+    [problem] = [p for p in check_paths(load_settings({})) if "CONTENT_DIR" in p]
+    assert problem.startswith(
+        f"STUDYBOT_CONTENT_DIR: not set, and there is no lesson folder at "
+        f"{tmp_path / 'content' / 'lessons'} "
+    )
+    assert problem.endswith(
+        "set STUDYBOT_CONTENT_DIR (or content_dir in the config file) "
+        "to your folder of lesson files"
+    )
+
+
+def test_the_checkout_lessons_are_the_default_when_present() -> None:
+    """Run from a checkout (or an editable install), the lessons beside the package are used."""
+    assert load_settings({}).content_dir == config.DEFAULT_CONTENT_DIR
+    assert (config.DEFAULT_CONTENT_DIR / "node-sequential-vs-parallel.yaml").is_file()

@@ -107,3 +107,13 @@ def test_library_is_immutable() -> None:
     library = make_library()
     with pytest.raises(TypeError):
         library._lessons["x"] = library.all()[0]  # type: ignore[index]
+
+
+def test_a_missing_lesson_folder_says_how_to_set_one(tmp_path: Path) -> None:
+    """A missing content folder is one problem naming it and STUDYBOT_CONTENT_DIR."""
+    library, problems = LessonLibrary.from_directory(tmp_path / "content" / "lessons")
+    assert len(library) == 0
+    assert [str(p) for p in problems] == [
+        f"{tmp_path / 'content' / 'lessons'}: no such folder; "
+        "set STUDYBOT_CONTENT_DIR to your folder of lesson files"
+    ]
