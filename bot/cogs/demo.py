@@ -317,8 +317,10 @@ class DemoCog(commands.Cog):
         options = validate_options(mode, [task1, task2])
         user_id = interaction.user.id
         # The reply, and any prediction, come before the demo starts: hold its place.
-        hold = RESERVE_SECONDS + (self.prediction_timeout if predict else 0.0)
-        reservation = guard.reserve(user_id, interaction.guild_id, hold)
+        waits = self.prediction_timeout if predict else 0.0
+        reservation = guard.reserve(
+            user_id, interaction.guild_id, RESERVE_SECONDS + waits, options=options, starts_in=waits
+        )
         view: PredictionView | None = None
         try:
             if predict:

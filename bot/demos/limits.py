@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from bot.demos.engine import DemoHandle, Observer, start_demo
 from bot.demos.model import DemoOptions, DemoRun
+from bot.demos.prediction import expected_total
 from bot.errors import UserError
 
 SHUTDOWN_NOTE = "the bot is shutting down"
@@ -32,6 +33,11 @@ def _wait_words(seconds: float) -> str:
     return f"{whole} second{'s' if whole != 1 else ''}"
 
 
+def run_budget(options: DemoOptions) -> float:
+    """Return about how long a demo of ``options`` runs, in seconds (its timeout at most)."""
+    return min(expected_total(options), options.timeout)
+
+
 class DemoCooldownError(UserError):
     """The user started a demo too recently, or still has one running."""
 
@@ -39,7 +45,7 @@ class DemoCooldownError(UserError):
         self.retry_after = retry_after
         if running:
             message = (
-                "Your previous demo is still running; wait for it to finish "
+                "Your previous demo has not finished yet; wait for it "
                 f"(about {_wait_words(retry_after)})."
             )
         else:
@@ -77,6 +83,9 @@ class Reservation:
     user_id: int
     guild_id: int | None
     until: float
+    """When the hold lapses if the demo has not started."""
+    frees_at: float
+    """When the place should be free again, its demo run: what a refused user is told."""
 
 
 class DemoGuard:
@@ -113,7 +122,7 @@ class DemoGuard:
                 del self._reserved[user]
         # Until when each demo (running, or held for) this user / this guild holds a place.
         places = [(d.user_id, d.guild_id, d.expected_end) for d in self._running.values()]
-        places += [(r.user_id, r.guild_id, r.until) for r in self._reserved.values()]
+        places += [(r.user_id, r.guild_id, r.frees_at) for r in self._reserved.values()]
         mine = [end for user, _, end in places if user == user_id]
         if mine:
             raise DemoCooldownError(max(mine) - now, running=True)
@@ -125,10 +134,25 @@ class DemoGuard:
             if len(here) >= self.max_per_guild:
                 raise DemoCapacityError(self.max_per_guild, min(here) - now)
 
-    def reserve(self, user_id: int, guild_id: int | None, hold: float) -> Reservation:
-        """Admit a demo that starts later (within ``hold`` seconds); hold its place till then."""
+    def reserve(
+        self,
+        user_id: int,
+        guild_id: int | None,
+        hold: float,
+        *,
+        options: DemoOptions | None = None,
+        starts_in: float = 0.0,
+    ) -> Reservation:
+        """Admit a demo that starts later (within ``hold`` seconds); hold its place till then.
+
+        ``options`` and ``starts_in`` (how long until it is likely to start: a
+        prediction being made) say when the place frees, for the wait others
+        are told; without them the hold's end is the guess.
+        """
         self.check(user_id, guild_id)
-        reservation = Reservation(user_id, guild_id, self._clock() + hold)
+        now = self._clock()
+        frees_at = now + hold if options is None else now + starts_in + run_budget(options)
+        reservation = Reservation(user_id, guild_id, now + hold, frees_at)
         self._reserved[user_id] = reservation
         return reservation
 
@@ -156,13 +180,12 @@ class DemoGuard:
         self.check(user_id, guild_id)
         now = self._clock()
         handle = start_demo(options, observer)
-        budget = sum(options.durations) * (2 if options.mode == "compare" else 1)
         entry = RunningDemo(
             id=next(self._ids),
             user_id=user_id,
             guild_id=guild_id,
             handle=handle,
-            expected_end=now + min(budget, options.timeout),
+            expected_end=now + run_budget(options),
         )
         self._running[entry.id] = entry
         # Only starts within the cooldown matter: forget older ones, so the map

@@ -177,7 +177,7 @@ async def test_a_second_demo_right_away_gets_a_friendly_cooldown(
         )
         assert second.ephemeral
         assert "demo" in second.text
-        assert "still running" in second.text or "try again" in second.text
+        assert "has not finished yet" in second.text or "try again" in second.text
         await final_message(fake_discord, first)
         third = await answered(fake_discord, await fake_discord.slash("demo", {"mode": "parallel"}))
     assert third.ephemeral
@@ -195,7 +195,7 @@ async def test_two_demos_sent_at_once_by_one_user_start_only_one(
         replies = [await answered(fake_discord, first), await answered(fake_discord, second)]
         refused = [m for m in replies if m.ephemeral]
         assert len(refused) == 1
-        assert "still running" in refused[0].text
+        assert "has not finished yet" in refused[0].text
         ran = first if replies[1].ephemeral else second
         await final_message(fake_discord, ran)
     fake_discord.assert_clean()

@@ -60,7 +60,7 @@ async def test_a_running_demo_blocks_its_user() -> None:
     clock = Clock()
     guard = DemoGuard(cooldown=0.0, clock=clock)
     guard.start(LONG, user_id=1, guild_id=7)
-    with pytest.raises(DemoCooldownError, match="still running"):
+    with pytest.raises(DemoCooldownError, match="has not finished yet"):
         guard.check(1, 7)
     await guard.cancel_all()
 
@@ -102,6 +102,17 @@ async def test_finished_demos_leave_the_registry() -> None:
     assert guard.running == ()
 
 
+async def test_a_refused_user_is_told_when_a_reserved_place_should_free_not_its_hold() -> None:
+    """Places held for demos about to start free when those demos end: seconds, not the hold."""
+    clock = Clock()
+    guard = DemoGuard(cooldown=0.0, max_per_guild=2, clock=clock)
+    guard.reserve(1, 7, hold=5.0, options=SHORT)  # starts now, runs 0.05 s
+    guard.reserve(2, 7, hold=65.0, options=SHORT, starts_in=60.0)  # a prediction first
+    with pytest.raises(DemoCapacityError, match="try again in about 1 second") as caught:
+        guard.check(3, 7)
+    assert caught.value.retry_after == pytest.approx(0.05)
+
+
 async def test_a_reserved_place_counts_until_its_demo_starts_or_the_hold_lapses() -> None:
     """A demo admitted before it starts (a prediction first) holds its user's and guild's place.
 
@@ -111,7 +122,7 @@ async def test_a_reserved_place_counts_until_its_demo_starts_or_the_hold_lapses(
     clock = Clock()
     guard = DemoGuard(cooldown=0.0, max_per_guild=2, clock=clock)
     first = guard.reserve(1, 7, hold=60.0)
-    with pytest.raises(DemoCooldownError, match="still running"):
+    with pytest.raises(DemoCooldownError, match="has not finished yet"):
         guard.check(1, 7)  # the same user again
     guard.start(LONG, user_id=2, guild_id=7)
     with pytest.raises(DemoCapacityError):
@@ -119,7 +130,7 @@ async def test_a_reserved_place_counts_until_its_demo_starts_or_the_hold_lapses(
     guard.check(3, 8)  # another guild is free
     handle = guard.start(LONG, user_id=1, guild_id=7, reservation=first)  # takes its place
     assert len(guard.running) == 2
-    with pytest.raises(DemoCooldownError, match="still running"):
+    with pytest.raises(DemoCooldownError, match="has not finished yet"):
         guard.check(1, 8)
     handle.cancel("test")
     await handle.wait()
