@@ -581,7 +581,9 @@ def _read_text(path: Path, file: str) -> str:
         with path.open("rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise LessonFileError([Problem(file, "", "no such file")]) from None
+        # A name without .yaml/.yml was most likely meant as a folder of lessons.
+        what = "no such file" if has_lesson_suffix(path) else "no such folder"
+        raise LessonFileError([Problem(file, "", what)]) from None
     except IsADirectoryError:
         raise LessonFileError([Problem(file, "", "is a directory, not a lesson file")]) from None
     except OSError as exc:

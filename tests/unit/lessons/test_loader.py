@@ -182,6 +182,10 @@ def test_wrong_types_everywhere_are_all_reported(tmp_path: Path) -> None:
 def test_missing_file_and_directory(tmp_path: Path) -> None:
     """A missing path or a directory given as a file is one problem."""
     assert problems_of(tmp_path / "nope.yaml") == ["no such file"]
+    assert problems_of(tmp_path / "nope.YML") == ["no such file"]
+    assert [str(p) for p in load_lessons([tmp_path / "nope"]).problems] == [
+        f"{tmp_path / 'nope'}: no such folder"
+    ]
     assert problems_of(tmp_path) == ["is a directory, not a lesson file"]
 
 
