@@ -636,12 +636,22 @@ def has_lesson_suffix(path: Path) -> bool:
 
 
 def lesson_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Yield lesson files: each file as given, each directory's *.yaml/*.yml sorted by name."""
+    """Yield lesson files: each file as given, each directory's *.yaml/*.yml sorted by name.
+
+    A file named twice (``validate a.yaml a.yaml``, or a folder and a file in
+    it) is yielded once, or it would be reported as a duplicate of itself.
+    """
+    seen: set[Path] = set()
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.iterdir() if has_lesson_suffix(p) and p.is_file())
+            found = sorted(p for p in path.iterdir() if has_lesson_suffix(p) and p.is_file())
         else:
-            yield path
+            found = [path]
+        for file in found:
+            key = file.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield file
 
 
 def load_lessons(paths: Iterable[Path]) -> LoadResult:

@@ -225,6 +225,18 @@ def test_a_duplicate_id_is_served_from_the_file_named_after_it(tmp_path: Path) -
     assert not result.lessons["node-sequential-vs-parallel"].title.startswith("Old copy")
 
 
+def test_a_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    """validate a.yaml a.yaml (or a folder and a file in it) is not a duplicate of itself."""
+    lesson = tmp_path / "a.yaml"
+    lesson.write_text(SEED.read_text())
+    result = load_lessons([lesson, tmp_path / "." / "a.yaml", tmp_path])
+    assert result.problems == []
+    assert list(result.lessons) == ["node-sequential-vs-parallel"]
+    out = io.StringIO()
+    assert validate_paths([lesson, lesson], out) == 0
+    assert out.getvalue() == "The lesson is OK.\n"
+
+
 def test_problem_str_without_field() -> None:
     """A file-level problem prints as 'file: reason'."""
     assert str(Problem("x.yaml", "", "the file is empty")) == "x.yaml: the file is empty"
