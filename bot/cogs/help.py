@@ -37,28 +37,40 @@ def usage(command: app_commands.Command[Any, ..., Any]) -> str:
 
 
 def command_lines(
-    command: app_commands.Command[Any, ..., Any] | app_commands.Group, *, in_dm: bool = False
+    command: app_commands.Command[Any, ..., Any] | app_commands.Group,
+    *,
+    in_dm: bool = False,
+    permissions: discord.Permissions | None = None,
 ) -> list[str]:
     """Return one '`usage` — description' line per command under ``command``.
 
-    ``in_dm`` leaves out what works only in a server.
+    ``in_dm`` leaves out what works only in a server; ``permissions`` (the
+    caller's) leave out what needs more, as Discord's own command list does.
     """
     if in_dm and getattr(command, "guild_only", False):
+        return []
+    needed = command.default_permissions
+    if permissions is not None and needed is not None and not needed <= permissions:
         return []
     if isinstance(command, app_commands.Group):
         lines: list[str] = []
         for child in command.commands:
-            lines.extend(command_lines(child, in_dm=in_dm))
+            lines.extend(command_lines(child, in_dm=in_dm, permissions=permissions))
         return lines
     return [f"`{usage(command)}` — {command.description}"]
 
 
 def help_embed(
-    tree: app_commands.CommandTree[Any], latency: float | None = None, *, in_dm: bool = False
+    tree: app_commands.CommandTree[Any],
+    latency: float | None = None,
+    *,
+    in_dm: bool = False,
+    permissions: discord.Permissions | None = None,
 ) -> discord.Embed:
     """Return the help embed for every slash command in ``tree``, one field per top-level name.
 
-    ``in_dm``: only the commands that work in direct messages.
+    ``in_dm``: only the commands that work in direct messages; ``permissions``:
+    only those the caller may use.
     """
     fields: list[tuple[str, str]] = []
     for command in sorted(
@@ -66,7 +78,7 @@ def help_embed(
     ):
         if not isinstance(command, app_commands.Command | app_commands.Group):
             continue
-        lines = command_lines(command, in_dm=in_dm)
+        lines = command_lines(command, in_dm=in_dm, permissions=permissions)
         if not lines:
             continue
         title = f"/{command.name}"
@@ -81,6 +93,13 @@ def help_embed(
             "Weeks and streak days are in UTC; a week starts on Monday.",
         )
     )
+    if in_dm:
+        fields.append(
+            (
+                "In direct messages",
+                "Quizzes here share no server: /leaderboard and /stats show your own scores only.",
+            )
+        )
     footer = "Replies about mistakes are only visible to you."
     if latency is not None and math.isfinite(latency):
         footer = f"Gateway latency {latency * 1000:.0f} ms · {footer}"
@@ -98,8 +117,10 @@ class HelpCog(commands.Cog):
         """Send the help embed, only to the caller."""
         latency = self.bot.latency if self.bot.is_ready() else None
         in_dm = interaction.guild_id is None
+        permissions = None if in_dm else interaction.permissions
         await interaction.response.send_message(
-            embed=help_embed(self.bot.tree, latency, in_dm=in_dm), ephemeral=True
+            embed=help_embed(self.bot.tree, latency, in_dm=in_dm, permissions=permissions),
+            ephemeral=True,
         )
 
 

@@ -17,7 +17,7 @@ from bot.app import StudyBot, build_services, create_bot, load_content
 from bot.config import DEFAULT_CONTENT_DIR, Settings
 from bot.store.database import Store
 from tests.e2e.conftest import RunningBot
-from tests.fakediscord import PRIVILEGED_INTENTS, FakeDiscord, StoredMessage
+from tests.fakediscord import PRIVILEGED_INTENTS, FakeDiscord, Perm, StoredMessage
 
 SEED = "node-sequential-vs-parallel"
 LONG = "long-transcript-lesson"
@@ -202,13 +202,18 @@ async def test_help_explains_every_command(
 async def test_help_in_direct_messages_lists_what_works_there(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
-    """/help from DMs leaves out the server-only commands; in a server it lists them."""
+    """/help from DMs leaves out the server-only commands and says the boards are yours only;
+    in a server it lists them, /admin only to those Discord shows it to (Manage Server)."""
+    ada = fake_discord.add_member("ada", permissions=Perm.MANAGE_GUILD | Perm.DEFAULT_MEMBER)
     async with studybot(fake_discord, running_bot, tmp_path / "db.sqlite"):
         in_dm = await answered(fake_discord, await fake_discord.slash("help", in_dm=True))
         in_server = await answered(fake_discord, await fake_discord.slash("help"))
+        as_admin = await answered(fake_discord, await fake_discord.slash("help", user=ada))
     assert "/quiz start" in in_dm.text and "/leaderboard" in in_dm.text
     assert "/quiz round" not in in_dm.text and "/admin" not in in_dm.text
-    assert "/quiz round" in in_server.text and "/admin" in in_server.text
+    assert "your own scores only" in in_dm.text
+    assert "/quiz round" in in_server.text and "/admin" not in in_server.text
+    assert "/admin export" in as_admin.text and "your own scores only" not in as_admin.text
     fake_discord.assert_clean()
 
 
