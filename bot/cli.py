@@ -178,7 +178,27 @@ def _cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.token:
         print("studybot sync: set DISCORD_TOKEN first (see the README)", file=sys.stderr)
         return 2
-    return asyncio.run(sync_commands(settings, args.guild))
+    code = asyncio.run(sync_commands(settings, args.guild))
+    # The outcome is also logged, but STUDYBOT_LOG_LEVEL=ERROR would leave a success silent.
+    guild = args.guild if args.guild is not None else settings.dev_guild_id
+    if code != 0:
+        print("studybot sync: the commands were not synced (the log says why)", file=sys.stderr)
+    elif guild is not None:
+        print(f"Synced the slash commands to guild {guild}; they show there at once.")
+    else:
+        print("Synced the slash commands globally; they can take up to an hour to show.")
+    return code
+
+
+def _guild_id(text: str) -> int:
+    """Parse a Discord server id for ``--guild``: a positive whole number."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a server id (a number)") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a server id (they are positive)")
+    return value
 
 
 def _cmd_health(args: argparse.Namespace, settings: Settings) -> int:
@@ -249,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print events and timings as JSON")
     p.add_argument("--predict", metavar="ANSWER", help="your prediction, checked after the run")
     p = add("sync", _cmd_sync, "force a slash-command sync with Discord")
-    p.add_argument("--guild", type=int, metavar="ID", help="sync to one guild (instant)")
+    p.add_argument("--guild", type=_guild_id, metavar="ID", help="sync to one guild (instant)")
     add("health", _cmd_health, "exit 0 if the running bot is connected and can write (healthcheck)")
     p = add("config", _cmd_config, "show the effective settings (token masked)")
     p.add_argument("action", choices=["check"], help="check: validate and print the settings")

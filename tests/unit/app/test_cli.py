@@ -337,3 +337,49 @@ def test_a_failed_backup_leaves_no_target_behind(
     assert main(["migrate"]) == 0
     assert main(["backup", str(dest)]) == 0  # the retry, without --force
     assert dest.read_bytes().startswith(b"SQLite format 3\x00")
+
+
+@pytest.mark.parametrize("guild", ["-5", "0", "abc"])
+def test_sync_refuses_a_guild_id_that_is_not_positive(
+    guild: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """studybot sync --guild -5 is a usage error, before anything connects."""
+    with pytest.raises(SystemExit) as leaving:
+        main(["sync", "--guild", guild])
+    assert leaving.value.code == 2
+    assert "is not a server id" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "said"),
+    [
+        (["sync"], {}, "Synced the slash commands globally"),
+        (["sync", "--guild", "42"], {}, "Synced the slash commands to guild 42"),
+        (["sync"], {"STUDYBOT_DEV_GUILD": "7"}, "Synced the slash commands to guild 7"),
+    ],
+)
+def test_sync_prints_its_result_whatever_the_log_level(
+    argv: list[str],
+    env: dict[str, str],
+    said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A sync says what it did on stdout, even with STUDYBOT_LOG_LEVEL=ERROR."""
+    import bot.app
+
+    calls: list[int | None] = []
+
+    async def fake_sync(settings: object, guild_id: int | None) -> int:
+        calls.append(guild_id)
+        return 0
+
+    monkeypatch.setattr(bot.app, "sync_commands", fake_sync)
+    monkeypatch.setenv("DISCORD_TOKEN", "a-token-for-the-fake")
+    monkeypatch.setenv("STUDYBOT_LOG_LEVEL", "ERROR")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(argv) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith(said)
+    assert calls == [42 if "42" in argv else None]
