@@ -160,6 +160,8 @@ class BoardsCog(commands.Cog):
         if interaction.guild_id is None and target.id != interaction.user.id:
             # As /leaderboard there: DM quizzes share no server, so only your own.
             raise UserError("In direct messages you can see only your own progress.")
+        if target.bot:
+            raise UserError(f"{safe_name(display_name(target))} is a bot: bots take no quizzes.")
         stats = await service.stats(interaction.guild_id, target.id)
         name = stats.name or display_name(target)
         await interaction.response.send_message(embed=stats_embed(stats, name, self.bot.library))

@@ -84,6 +84,9 @@ async def test_stats_show_progress_for_me_and_for_another_member(
         theirs = await answered(fake_discord, await fake_discord.slash("stats", {"user": bob}))
         assert "Lessons done: **0**" in theirs.text
         assert "Answers: none in a finished quiz yet." in theirs.text
+        robot = fake_discord.guild.members[fake_discord.bot_user.id]
+        refused = await answered(fake_discord, await fake_discord.slash("stats", {"user": robot}))
+        assert refused.ephemeral and "is a bot: bots take no quizzes" in refused.text
     fake_discord.assert_clean()
 
 
