@@ -73,8 +73,9 @@ class ConsoleSession:
                 raise UserError(f"Cannot open the database {self.database_path}: {exc}") from None
             except (DatabaseTooNewError, MigrationError, OSError, sqlite3.Error) as exc:
                 raise UserError(
-                    f"Cannot open the database {self.database_path}: {exc}. Quizzes, the "
-                    "leaderboard and stats need it; set STUDYBOT_DATABASE to a file you can write."
+                    f"Cannot open the database {self.database_path}: {str(exc).rstrip('.')}. "
+                    "Quizzes, the leaderboard and stats need it; set STUDYBOT_DATABASE to a "
+                    "file you can write."
                 ) from None
             self._quiz = QuizService(self._store, lessons=self._lesson)
         return self._quiz

@@ -29,7 +29,7 @@ from typing import Any, TextIO, cast
 import aiosqlite
 
 from bot.store.batch import prepare
-from bot.store.lock import lock_database, unlock_database
+from bot.store.lock import check_database_path, lock_database, unlock_database
 from bot.store.ops import (
     EnsureGuild,
     EnsureUser,
@@ -207,6 +207,8 @@ class Store:
     @classmethod
     async def _create(cls, path: Path) -> Store:
         path = Path(path)
+        # Before the folder is made: a file where a folder should be is named as such.
+        await asyncio.to_thread(check_database_path, path)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         lock = await asyncio.to_thread(lock_database, path)  # before reading the ids it hands out
         try:

@@ -134,7 +134,18 @@ def test_an_unusable_database_is_named_with_the_setting_to_change(tmp_path: Path
     out = " ".join(_run(settings, f"list\nquiz {SEED}\nstats\nquit\n").split())  # unwrapped
     assert "node-sequential-vs-parallel" in out  # the lessons still work
     assert out.count(f"Cannot open the database {blocker / 'local.db'}") == 2
+    assert f"{blocker} is not a folder" in out  # not "File exists"
     assert "set STUDYBOT_DATABASE to a file you can write" in out
+
+
+def test_a_database_from_a_newer_studybot_is_one_clean_sentence(tmp_path: Path) -> None:
+    """The migration error's own full stop is not doubled by the console's advice after it."""
+    database = tmp_path / "newer.db"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
+        db.execute("INSERT INTO schema_version VALUES (999, 'later')")
+    out = " ".join(_run(Settings(database_path=database), "stats\nquit\n").split())
+    assert "left untouched. Quizzes, the leaderboard" in out and ".." not in out
 
 
 def test_review_and_retry_pick_up_the_last_quiz_after_a_restart(tmp_path: Path) -> None:
