@@ -1,7 +1,8 @@
 """Keep demos from flooding a channel or outliving the bot.
 
 ``DemoGuard`` admits a demo only if the user is past their cooldown and the
-guild is under its cap on concurrent demos, starts it, and keeps a registry of
+guild is under its cap on concurrent demos (direct messages share one cap,
+twice a guild's), starts it, and keeps a registry of
 every running demo so shutdown can cancel them all (``cancel_all``); each
 cancelled run's report then says it was cancelled.
 
@@ -56,11 +57,12 @@ class DemoCooldownError(UserError):
 class DemoCapacityError(UserError):
     """The guild already runs as many demos at once as it may."""
 
-    def __init__(self, limit: int, retry_after: float) -> None:
+    def __init__(self, limit: int, retry_after: float, *, direct: bool = False) -> None:
         self.limit = limit
         self.retry_after = retry_after
+        where = "Direct messages already have" if direct else "This server already has"
         super().__init__(
-            f"This server already has {limit} demo{'s' if limit != 1 else ''} running; "
+            f"{where} {limit} demo{'s' if limit != 1 else ''} running; "
             f"try again in about {_wait_words(retry_after)}."
         )
 
@@ -86,6 +88,12 @@ class Reservation:
     """When the hold lapses if the demo has not started."""
     frees_at: float
     """When the place should be free again, its demo run: what a refused user is told."""
+
+
+DM_BUCKET_FACTOR = 2
+"""Direct-message demos share one cap of this many times a server's: DMs have no server
+to count per, and without a cap any number of them would crowd the loop whose timing
+every demo measures."""
 
 
 class DemoGuard:
@@ -129,10 +137,10 @@ class DemoGuard:
         last = self._last_start.get(user_id)
         if last is not None and now - last < self.cooldown:
             raise DemoCooldownError(self.cooldown - (now - last))
-        if guild_id is not None:
-            here = [end for _, guild, end in places if guild == guild_id]
-            if len(here) >= self.max_per_guild:
-                raise DemoCapacityError(self.max_per_guild, min(here) - now)
+        here = [end for _, guild, end in places if guild == guild_id]
+        limit = self.max_per_guild * (DM_BUCKET_FACTOR if guild_id is None else 1)
+        if len(here) >= limit:
+            raise DemoCapacityError(limit, min(here) - now, direct=guild_id is None)
 
     def reserve(
         self,

@@ -46,13 +46,26 @@ async def test_the_guard_remembers_only_starts_still_in_their_cooldown() -> None
     guard = DemoGuard(cooldown=10.0, max_per_guild=3, clock=clock)
     handles = []
     for user in range(1, 200):
-        handles.append(guard.start(SHORT, user_id=user, guild_id=None))
+        handles.append(guard.start(SHORT, user_id=user, guild_id=user))
         clock.now += 1.0
     await asyncio.gather(*(handle.wait() for handle in handles))
     assert len(guard._last_start) == 10
     with pytest.raises(DemoCooldownError):
         guard.check(199, 7)
     guard.check(189, 7)
+
+
+async def test_direct_message_demos_share_one_cap() -> None:
+    """Demos in DMs have no server to count per: together they may run twice a server's cap."""
+    guard = DemoGuard(cooldown=0.0, max_per_guild=2)
+    handles = [guard.start(LONG, user_id=user, guild_id=None) for user in range(1, 5)]
+    with pytest.raises(DemoCapacityError, match="Direct messages already have 4 demos"):
+        guard.check(5, None)
+    guard.check(5, 7)  # a server's own places are not taken by them
+    for handle in handles:
+        handle.cancel("test")
+        await handle.wait()
+    guard.check(5, None)
 
 
 async def test_a_running_demo_blocks_its_user() -> None:
