@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -77,18 +79,27 @@ def test_commands_hash_ignores_order_but_sees_changes() -> None:
     assert commands_hash([a, b]) != commands_hash([a, {**b, "description": "changed"}])
 
 
-async def test_sync_runs_only_when_commands_change(tmp_path: Path) -> None:
-    """A second start with the same commands does not sync; a changed tree or force does."""
-    synced: list[object] = []
+@contextlib.asynccontextmanager
+async def syncing_bot(
+    tmp_path: Path, **settings: Any
+) -> AsyncIterator[tuple[StudyBot, list[discord.abc.Snowflake | None]]]:
+    """Yield a StudyBot whose command syncs are recorded (the target of each) instead of sent."""
+    synced: list[discord.abc.Snowflake | None] = []
 
     async def fake_sync(*, guild: discord.abc.Snowflake | None = None) -> list[Any]:
         synced.append(guild)
         return []
 
-    settings = Settings(database_path=tmp_path / "db.sqlite")
-    async with Store.open(settings.database_path) as store:
-        bot = StudyBot(settings, LibraryHolder(LessonLibrary()), store, heartbeat=False)
+    config = Settings(database_path=tmp_path / "db.sqlite", **settings)
+    async with Store.open(config.database_path) as store:
+        bot = StudyBot(config, LibraryHolder(LessonLibrary()), store, heartbeat=False)
         bot.tree.sync = fake_sync  # type: ignore[method-assign]
+        yield bot, synced
+
+
+async def test_sync_runs_only_when_commands_change(tmp_path: Path) -> None:
+    """A second start with the same commands does not sync; a changed tree or force does."""
+    async with syncing_bot(tmp_path) as (bot, synced):
 
         @bot.tree.command(name="one", description="The first command")
         async def one(interaction: discord.Interaction[Any]) -> None:
@@ -111,16 +122,7 @@ async def test_a_database_that_served_another_application_does_not_skip_the_sync
     tmp_path: Path,
 ) -> None:
     """The token was switched to another bot: its commands are synced although unchanged."""
-    synced: list[object] = []
-
-    async def fake_sync(*, guild: discord.abc.Snowflake | None = None) -> list[Any]:
-        synced.append(guild)
-        return []
-
-    settings = Settings(database_path=tmp_path / "db.sqlite")
-    async with Store.open(settings.database_path) as store:
-        bot = StudyBot(settings, LibraryHolder(LessonLibrary()), store, heartbeat=False)
-        bot.tree.sync = fake_sync  # type: ignore[method-assign]
+    async with syncing_bot(tmp_path) as (bot, synced):
         bot._connection.application_id = 111  # what login sets
         assert await bot.sync_commands() is True
         assert await bot.sync_commands() is False
@@ -132,16 +134,7 @@ async def test_a_database_that_served_another_application_does_not_skip_the_sync
 
 async def test_dev_guild_sync_goes_to_that_guild(tmp_path: Path) -> None:
     """With a development guild configured, the commands are copied to and synced there."""
-    synced: list[discord.abc.Snowflake | None] = []
-
-    async def fake_sync(*, guild: discord.abc.Snowflake | None = None) -> list[Any]:
-        synced.append(guild)
-        return []
-
-    settings = Settings(database_path=tmp_path / "db.sqlite", dev_guild_id=1234)
-    async with Store.open(settings.database_path) as store:
-        bot = StudyBot(settings, LibraryHolder(LessonLibrary()), store, heartbeat=False)
-        bot.tree.sync = fake_sync  # type: ignore[method-assign]
+    async with syncing_bot(tmp_path, dev_guild_id=1234) as (bot, synced):
 
         @bot.tree.command(name="one", description="The first command")
         async def one(interaction: discord.Interaction[Any]) -> None:
