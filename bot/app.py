@@ -288,6 +288,18 @@ class StudyBot(commands.Bot):
         log.info("Synced %d commands %s", len(synced), where)
         return True
 
+    async def clear_guild_commands(self, guild_id: int) -> None:
+        """Remove the guild copies of the commands that a guild sync (or a dev guild) made.
+
+        Beside the global commands they show every command twice in that server.
+        """
+        guild = discord.Object(id=guild_id)
+        self.tree.clear_commands(guild=guild)
+        await self.tree.sync(guild=guild)
+        # A later guild sync must send the commands again, not find them "unchanged".
+        await self.store.set_meta(f"{SYNC_HASH_KEY}:{self.application_id}:{guild_id}", "")
+        log.info("Removed the guild copies of the commands from guild %d", guild_id)
+
     async def sync_if_changed(self) -> None:
         """Sync on start-up when needed; a failed sync is logged, never fatal."""
         try:
@@ -485,8 +497,13 @@ async def _run_until_stopped(bot: StudyBot, token: str) -> int:
     return EXIT_OK
 
 
-async def sync_commands(settings: Settings, guild_id: int | None, **options: Any) -> int:
-    """Log in, load every cog, force a command sync (to ``guild_id`` or globally), log out."""
+async def sync_commands(
+    settings: Settings, guild_id: int | None, *, clear: bool = False, **options: Any
+) -> int:
+    """Log in, load every cog, force a command sync (to ``guild_id`` or globally), log out.
+
+    With ``clear``, remove the guild copies from ``guild_id`` instead.
+    """
     token = ready_for_discord(settings)
     if token is None:
         return EXIT_CONFIG
@@ -496,7 +513,11 @@ async def sync_commands(settings: Settings, guild_id: int | None, **options: Any
         try:
             async with bot:
                 await bot.login(token)
-                await bot.sync_commands(guild_id, force=True)
+                if clear:
+                    assert guild_id is not None
+                    await bot.clear_guild_commands(guild_id)
+                else:
+                    await bot.sync_commands(guild_id, force=True)
         except discord.LoginFailure:
             log.error(REJECTED_TOKEN_MESSAGE)
             return EXIT_FAILED

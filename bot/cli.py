@@ -178,6 +178,16 @@ def _cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.token:
         print("studybot sync: set DISCORD_TOKEN first (see the README)", file=sys.stderr)
         return 2
+    if args.clear_guild is not None:
+        code = asyncio.run(sync_commands(settings, args.clear_guild, clear=True))
+        if code != 0:
+            print(
+                "studybot sync: the guild copies were not removed (the log says why)",
+                file=sys.stderr,
+            )
+        else:
+            print(f"Removed the guild copies of the slash commands from guild {args.clear_guild}.")
+        return code
     code = asyncio.run(sync_commands(settings, args.guild))
     # The outcome is also logged, but STUDYBOT_LOG_LEVEL=ERROR would leave a success silent.
     guild = args.guild if args.guild is not None else settings.dev_guild_id
@@ -269,7 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print events and timings as JSON")
     p.add_argument("--predict", metavar="ANSWER", help="your prediction, checked after the run")
     p = add("sync", _cmd_sync, "force a slash-command sync with Discord")
-    p.add_argument("--guild", type=_guild_id, metavar="ID", help="sync to one guild (instant)")
+    target = p.add_mutually_exclusive_group()
+    target.add_argument("--guild", type=_guild_id, metavar="ID", help="sync to one guild (instant)")
+    target.add_argument(
+        "--clear-guild",
+        type=_guild_id,
+        metavar="ID",
+        help="remove the guild copies a guild sync made (each command then shows once)",
+    )
     add("health", _cmd_health, "exit 0 if the running bot is connected and can write (healthcheck)")
     p = add("config", _cmd_config, "show the effective settings (token masked)")
     p.add_argument("action", choices=["check"], help="check: validate and print the settings")

@@ -246,6 +246,25 @@ async def test_studybot_sync_forces_a_sync_and_can_target_a_guild(
     fake_discord.assert_clean()
 
 
+async def test_studybot_sync_clear_guild_removes_the_guild_copies_only(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """After a guild sync, clearing that guild leaves the global commands alone, and a later
+    guild sync sends the commands again (not skipped as unchanged)."""
+    settings = Settings(token=fake_discord.token, database_path=tmp_path / "db.sqlite")
+    guild = fake_discord.guild.id
+    assert await asyncio.wait_for(sync_commands(settings, None), 10) == EXIT_OK
+    assert await asyncio.wait_for(sync_commands(settings, guild), 10) == EXIT_OK
+    assert fake_discord.commands.in_scope(guild)
+    global_names = {c["name"] for c in fake_discord.commands.in_scope(None)}
+    assert await asyncio.wait_for(sync_commands(settings, guild, clear=True), 10) == EXIT_OK
+    assert fake_discord.commands.in_scope(guild) == []
+    assert {c["name"] for c in fake_discord.commands.in_scope(None)} == global_names
+    assert await asyncio.wait_for(sync_commands(settings, guild), 10) == EXIT_OK
+    assert {c["name"] for c in fake_discord.commands.in_scope(guild)} >= {"lesson", "help"}
+    fake_discord.assert_clean()
+
+
 async def test_a_dev_guild_gets_the_commands_instantly(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:

@@ -356,6 +356,7 @@ def test_sync_refuses_a_guild_id_that_is_not_positive(
         (["sync"], {}, "Synced the slash commands globally"),
         (["sync", "--guild", "42"], {}, "Synced the slash commands to guild 42"),
         (["sync"], {"STUDYBOT_DEV_GUILD": "7"}, "Synced the slash commands to guild 7"),
+        (["sync", "--clear-guild", "42"], {}, "Removed the guild copies of the slash commands"),
     ],
 )
 def test_sync_prints_its_result_whatever_the_log_level(
@@ -370,7 +371,8 @@ def test_sync_prints_its_result_whatever_the_log_level(
 
     calls: list[int | None] = []
 
-    async def fake_sync(settings: object, guild_id: int | None) -> int:
+    async def fake_sync(settings: object, guild_id: int | None, *, clear: bool = False) -> int:
+        assert clear is ("--clear-guild" in argv)
         calls.append(guild_id)
         return 0
 
