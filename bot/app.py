@@ -389,6 +389,10 @@ def create_bot(
         options.setdefault("shard_count", settings.shard_count)
         if settings.shard_ids is not None:
             options.setdefault("shard_ids", list(settings.shard_ids))
+            # Commands belong to the application, not to a shard: of processes that split
+            # the shards, the one running shard 0 registers them, the others never sync.
+            if 0 not in settings.shard_ids:
+                options["sync_on_start"] = False
         return ShardedStudyBot(settings, content, store, services, **options)
     return StudyBot(settings, content, store, services, **options)
 
