@@ -91,19 +91,36 @@ def _cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     from bot.store.database import Store
+    from bot.store.lock import check_database_path
 
-    existed = settings.database_path.exists()
+    path = settings.database_path
+    check_database_path(path)  # a file that is not SQLite is named as such, not read
+    before = _schema_version(path) if path.exists() and path.stat().st_size else None
 
     async def migrate() -> None:
-        async with Store.open(settings.database_path):
+        async with Store.open(path):
             pass
 
     asyncio.run(migrate())
-    if existed:
-        print(f"Database is up to date: {settings.database_path}")
+    after = _schema_version(path)
+    if before is None:
+        print(f"Created the database (schema version {after}): {path}")
+    elif before < after:
+        print(f"Upgraded the database from schema version {before} to {after}: {path}")
     else:
-        print(f"Created the database: {settings.database_path}")
+        print(f"The database is up to date (schema version {after}): {path}")
     return 0
+
+
+def _schema_version(path: Path) -> int:
+    """Return the database's schema version, read without writing anything."""
+    import sqlite3
+    from contextlib import closing
+
+    from bot.store.migrations import current_version
+
+    with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+        return current_version(conn)
 
 
 def _cmd_backup(args: argparse.Namespace, settings: Settings) -> int:

@@ -152,6 +152,31 @@ def test_migrate_then_backup_while_another_process_holds_the_db(
     assert f"Backed up {live} to {dest}" in capsys.readouterr().out
 
 
+def test_migrate_says_whether_it_created_upgraded_or_found_the_database_current(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An operator restoring an old backup is told it was upgraded, and from which version."""
+    import sqlite3
+    from contextlib import closing
+
+    from bot.store.migrations import apply_migrations, load_migrations
+
+    migrations = load_migrations()
+    newest = migrations[-1].version
+    live = tmp_path / "live.db"
+    monkeypatch.setenv("STUDYBOT_DATABASE", str(live))
+    assert main(["migrate"]) == 0
+    assert f"Created the database (schema version {newest})" in capsys.readouterr().out
+    assert main(["migrate"]) == 0
+    assert f"up to date (schema version {newest})" in capsys.readouterr().out
+    live.unlink()
+    with closing(sqlite3.connect(live, isolation_level=None)) as db:  # an older studybot's
+        apply_migrations(db, migrations[:-1])
+    assert main(["migrate"]) == 0
+    said = capsys.readouterr().out
+    assert f"Upgraded the database from schema version {newest - 1} to {newest}" in said
+
+
 def test_too_new_database_is_refused_in_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
