@@ -16,8 +16,9 @@ database once it is gone: an answer it committed before dying is confirmed
 after all (so a user is never told "not recorded" about an answer that is on
 disk and then refused as a duplicate when they press again). An answer not on
 disk, and every op that may be applied twice, is sent once more to a new
-worker; a run's start fails with ``WriterStoppedError``, as does anything held
-by a second dying worker.
+worker, ahead of anything queued since; a run's start fails with
+``WriterStoppedError``, as does anything held by a second dying worker, and
+every answer held if the lookup itself fails (none is known either way).
 """
 
 from __future__ import annotations
@@ -70,8 +71,10 @@ them; in chunks, timers get their turn between chunks.
 
 RESENDABLE = (EnsureUser, EnsureGuild, SetRoundState, FinishRun, ResetScores, SetMeta)
 """Ops that may be applied twice with the effect of once, so a writer that died holding
-them (having committed them or not) is simply sent them again. Finishing is idempotent,
-result included (``bot.store.batch._finish``). A run's start is not: it is not sent again."""
+them (having committed them or not) is simply sent them again, before any newer write
+(their order matters: a reset after a finish is not a reset before it). Finishing is
+idempotent, result included (``bot.store.batch._finish``). A run's start is not: it is
+not sent again."""
 
 START_TIMEOUT = 30.0
 """Seconds the worker may take to start and open the database."""
@@ -265,6 +268,8 @@ class Writer:
         self._task: asyncio.Task[None] | None = None
         self._receiver: asyncio.Task[None] | None = None
         self._reaping: set[asyncio.Task[None]] = set()
+        self._resets = 0
+        """ResetScores ops in the queue: each goes in a batch of its own (``_next_batch``)."""
         self._sent_again: set[asyncio.Future[Any]] = set()
         """Futures of ops already sent once more after a writer died: not again."""
         self._worker: WorkerProcess | None = None
@@ -290,6 +295,7 @@ class Writer:
         any failure through its own op, which is in the same transaction.
         """
         futures = [self.submit_one(op) for op in ops]
+        self._resets += sum(type(op) is ResetScores for op in ops)
         for helper in futures[:-1]:
             helper.add_done_callback(consume)
         return futures[-1]
@@ -323,6 +329,11 @@ class Writer:
     async def _run(self) -> None:
         """Send batches: a new one as soon as ops wait and fewer than MAX_IN_FLIGHT are out."""
         while True:
+            if self._worker is None and self._reaping:
+                # A worker died with writes in hand: settle them first (some go back to
+                # the head of the queue), so that no newer batch overtakes them.
+                await asyncio.wait(list(self._reaping))
+                continue
             worker = self._worker
             in_flight = 0 if worker is None else len(worker.in_flight)
             if not self._pending or in_flight >= MAX_IN_FLIGHT:
@@ -331,10 +342,7 @@ class Writer:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            batch = self._pending[:MAX_BATCH]
-            futures = self._futures[:MAX_BATCH]
-            del self._pending[:MAX_BATCH]
-            del self._futures[:MAX_BATCH]
+            batch, futures = self._next_batch()
             sending: WorkerProcess | None = None
             try:
                 sending = await self._running_worker()
@@ -348,6 +356,27 @@ class Writer:
                 if not isinstance(exc, Exception):
                     raise
                 continue
+
+    def _next_batch(self) -> tuple[list[Op], list[asyncio.Future[Any]]]:
+        """Take the next transaction's ops off the queue: up to MAX_BATCH, a reset on its own.
+
+        A batch's ops are applied grouped by kind (``bot.store.batch``), finishes
+        before resets: a reset sharing a batch with a finish queued after it would
+        wipe that finish's points. Alone, it commits before whatever follows it.
+        """
+        size = min(len(self._pending), MAX_BATCH)
+        if self._resets:
+            kinds = [type(op) for op in self._pending[:size]]
+            if ResetScores in kinds:
+                first = kinds.index(ResetScores)
+                size = first or 1
+                if first == 0:
+                    self._resets -= 1
+        batch = self._pending[:size]
+        futures = self._futures[:size]
+        del self._pending[:size]
+        del self._futures[:size]
+        return batch, futures
 
     async def _running_worker(self) -> WorkerProcess:
         """Return the writer process, starting a new one if the last one died."""
@@ -474,7 +503,7 @@ class Writer:
                     again = committed is not None
                 else:
                     again = isinstance(op, RESENDABLE)
-                if not again or future in self._sent_again or self._closing:
+                if not again or future in self._sent_again:
                     failing.append(future)
                     continue
                 self._sent_again.add(future)
@@ -482,9 +511,11 @@ class Writer:
                 ops_again.append(op)
                 futures_again.append(future)
         _fail(failing, exc)
-        # First in line, in their order: they were due before anything queued since.
+        # First in line, in their order: they were due before anything queued since,
+        # and ``_run`` takes no new batch until this settling is done.
         self._pending[:0] = ops_again
         self._futures[:0] = futures_again
+        self._resets += sum(type(op) is ResetScores for op in ops_again)
         if ops_again:
             self._wakeup.set()
         return ops_again

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import batch
+from bot.store import writer as writer_module
 from bot.store.database import Store
 from bot.store.ops import (
     EnsureGuild,
@@ -25,7 +26,14 @@ from bot.store.ops import (
     StartRun,
     answer_row,
 )
-from bot.store.records import AnswerRecord, PlayerTotals, RunFinish, RunStart
+from bot.store.records import (
+    ALL_LESSONS,
+    ALL_TIME,
+    AnswerRecord,
+    PlayerTotals,
+    RunFinish,
+    RunStart,
+)
 from bot.store.write_worker import HEADER, Checkpointer, portable, read_frame, write_frame
 from bot.store.writer import WorkerProcess, WriterStoppedError
 from tests.unit.store.processes import (
@@ -162,6 +170,42 @@ async def test_a_run_start_lost_with_its_writer_fails_and_is_not_sent_again(
     run_id = await asyncio.wait_for(store.start_run(start), 30)
     with sqlite3.connect(store.path) as db:
         assert db.execute("SELECT id FROM quiz_runs").fetchall() == [(run_id,)]
+
+
+async def test_a_reset_queued_with_a_later_finish_commits_first(store: Store) -> None:
+    """A reset and a finish sent right after it share no transaction (a batch applies
+    finishes before resets): the finish's points are not wiped by the reset before it."""
+    run = await store.start_run(RunStart("round", 1, 1, "host", "lesson", (0,), 0, 9, 20))
+    player = PlayerTotals(5, 100, 1, 1, ((0, True),))
+    await asyncio.gather(
+        store.reset_scores(1),
+        store.finish_run(RunFinish(run, "round", 1, "lesson", 1, 0, 5, (player,))),
+    )
+    assert [e.user_id for e in await store.leaderboard(1, ALL_LESSONS, ALL_TIME)] == [5]
+
+
+@pytest.mark.parametrize("one_op_batches", [False, True])
+async def test_writes_sent_again_after_a_writer_death_keep_their_order(
+    store: Store, monkeypatch: pytest.MonkeyPatch, one_op_batches: bool
+) -> None:
+    """The writer dies before committing a reset; a finish queued after it (in the next
+    batch, or waiting for the new writer) is not overtaken by it: its points stay."""
+    run = await store.start_run(RunStart("round", 1, 1, "host", "lesson", (0,), 0, 9, 20))
+    await writer_dies_after_committing(store, monkeypatch, "reset", once=True, before=True)
+    if one_op_batches:
+        monkeypatch.setattr(writer_module, "MAX_BATCH", 1)
+    reset = asyncio.ensure_future(store.reset_scores(1))
+    if not one_op_batches:
+        await asyncio.sleep(0.01)  # the reset's batch taken; a worker starting for it
+    meta = asyncio.ensure_future(store.set_meta("x", "1"))
+    player = PlayerTotals(5, 100, 1, 1, ((0, True),))
+    finish = asyncio.ensure_future(
+        store.finish_run(RunFinish(run, "round", 1, "lesson", 1, 0, 5, (player,)))
+    )
+    await asyncio.wait_for(asyncio.gather(reset, meta, finish), 30)
+    assert list(store.path.parent.glob("died-once-*")), "no writer died at the reset"
+    assert finish.result() is True
+    assert [e.user_id for e in await store.leaderboard(1, ALL_LESSONS, ALL_TIME)] == [5]
 
 
 class ExitedProcess:
