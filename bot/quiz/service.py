@@ -387,13 +387,16 @@ class QuizService:
         try:
             answer_id = await written
         except ConflictError:
+            # The database has an answer here that this quiz did not see go in (a wait
+            # cancelled before it committed): pick the quiz up from the database at the
+            # next press, as after a restart, instead of refusing every press here.
+            self._personal.pop(quiz.run_id, None)
             raise AlreadyAnsweredError() from None
         except WriteNotConfirmedError:
             raise AnswerNotRecordedError() from None
         except asyncio.CancelledError:
             # The write goes on (it is queued), but whether it commits is not known
-            # here: forget the quiz, so the next press picks it up from the database
-            # as after a restart, instead of refusing every answer to this question.
+            # here: forget the quiz, so the next press picks it up from the database.
             self._personal.pop(quiz.run_id, None)
             raise
         finally:

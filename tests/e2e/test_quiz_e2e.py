@@ -25,6 +25,7 @@ from bot.store.writer import WorkerProcess
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_lessons_e2e import SEED
 from tests.fakediscord import FakeDiscord, StoredMessage
+from tests.fakediscord.rest import ApiError
 from tests.unit.quiz.conftest import lost_answer
 from tests.unit.store.processes import writer_dies_after_committing
 
@@ -457,3 +458,27 @@ async def test_a_hint_tapped_just_after_an_answer_does_not_halve_it(
         message = await edited(fake_discord, message.id, before + 1)
         assert "✅ Right" in message.text and "(+100 points)" in message.text
     fake_discord.assert_clean()
+
+
+async def test_a_message_left_behind_its_quiz_is_brought_up_to_date_by_a_press(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """The edit after an answer is lost: the message still shows question 1. Pressing it
+    again shows where the quiz is (question 2), instead of refusing every press for good."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        message, run = await start_quiz(fake_discord)
+        lost = fake_discord.fail_requests(
+            lambda r: r.method == "PATCH" and r.path.endswith("/@original"),
+            ApiError(404, 10008, "Unknown Message"),
+        )
+        first = await fake_discord.click(message.id, quiz_id(run, 0, "aA"))
+        await fake_discord.wait_for(lambda: lost, what="the lost edit")
+        await followup(fake_discord, first)  # the apology for the lost edit
+        assert "question 1 of 3" in (fake_discord.messages.get(message.id) or message).text
+        again = await fake_discord.click(message.id, quiz_id(run, 0, "aB"))
+        note = await followup(fake_discord, again)
+        assert note.ephemeral and "already answered that question" in note.text
+        current = fake_discord.messages.get(message.id)
+        assert current is not None and "question 2 of 3" in current.text
+        assert "✅ Right" in current.text  # the first answer's result, as it was recorded
+    assert [v for v in fake_discord.violations if v.code != 10008] == []

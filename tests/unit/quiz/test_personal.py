@@ -26,7 +26,7 @@ from bot.quiz.service import QuizService
 from bot.store.database import Store
 from bot.store.writer import WorkerProcess
 from tests.unit.quiz.conftest import FakeClock, lost_answer, make_lesson
-from tests.unit.store.processes import writer_dies_after_committing
+from tests.unit.store.processes import kill_writer, writer_dies_after_committing
 
 GUILD = 42
 ANN = 1
@@ -272,6 +272,26 @@ async def test_a_quiz_whose_answer_wait_was_cancelled_goes_on_from_the_database(
     assert second.recorded and second.position == 1
     picked_up = await service.find_personal(quiz.run_id, ANN)
     assert picked_up.position == 2 and picked_up.points[0] == 100
+
+
+async def test_a_press_before_a_cancelled_answer_commits_does_not_leave_the_quiz_stuck(
+    store: Store, clock: FakeClock, lesson: Lesson
+) -> None:
+    """The next press comes while the cancelled answer still waits for a new writer: it is
+    refused as answered, and the quiz goes on from what the database holds after that."""
+    service = restarted(store, clock, lesson)
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await kill_writer(store)  # the next write waits for a new writer process to start
+    waiting = asyncio.ensure_future(service.answer(quiz.run_id, ANN, "A", 0))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    # The buttons still show question 1 (position 0): the press collides with the first.
+    with pytest.raises(AlreadyAnsweredError):
+        await asyncio.wait_for(service.answer(quiz.run_id, ANN, "B", 0), 30)
+    second = await service.answer(quiz.run_id, ANN, "B", 1)  # question 2, as on disk
+    assert second.recorded and second.position == 1
 
 
 def restarted(store: Store, clock: FakeClock, *lessons: Lesson) -> QuizService:
