@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from bot.store.lock import UnusableDatabasePathError, check_database_path
+from bot.store.lock import check_database_path
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
 # The checkout's lessons, beside the package: the default when they are there.
@@ -289,7 +289,7 @@ def check_paths(settings: Settings) -> list[str]:
             )
     try:
         check_database_path(settings.database_path)
-    except UnusableDatabasePathError as exc:
+    except OSError as exc:  # UnusableDatabasePathError, or one that cannot be read
         problems.append(f"STUDYBOT_DATABASE: cannot use {settings.database_path}: {exc}")
         return problems
     folder = settings.database_path.parent

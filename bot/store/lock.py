@@ -62,15 +62,14 @@ def is_sqlite_file(path: Path) -> bool:
     """Return whether ``path`` is a regular file that is empty or starts with SQLite's header.
 
     SQLite turns an empty file into a new database, so one is as good as a
-    database; anything else belongs to someone else and is left alone.
+    database; anything else belongs to someone else and is left alone. A file
+    that cannot be read raises its ``OSError`` (permission denied is not "not
+    a database").
     """
     if not path.is_file():  # before opening: a FIFO would block the open
         return False
-    try:
-        with path.open("rb") as file:
-            head = file.read(len(SQLITE_HEADER))
-    except OSError:
-        return False
+    with path.open("rb") as file:
+        head = file.read(len(SQLITE_HEADER))
     return head in (b"", SQLITE_HEADER)
 
 

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,21 @@ def test_a_file_where_a_folder_should_be_is_named(tmp_path: Path) -> None:
         check_database_path(passwd / "deeper" / "x.db")
     check_database_path(tmp_path / "new" / "deeper" / "x.db")  # folders that can be made
     assert sorted(p.name for p in tmp_path.iterdir()) == ["passwd"]
+
+
+def test_a_database_that_cannot_be_read_is_reported_as_such_not_as_not_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Permission denied says so (root reads anything, so the refusal is simulated)."""
+    database = tmp_path / "locked.db"
+    database.write_bytes(b"SQLite format 3\x00")
+    real_open = Path.open
+
+    def refuse(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == database:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    with pytest.raises(PermissionError, match="Permission denied"):
+        check_database_path(database)
