@@ -392,7 +392,7 @@ def create_bot(
             # Commands belong to the application, not to a shard: of processes that split
             # the shards, the one running shard 0 registers them, the others never sync.
             if 0 not in settings.shard_ids:
-                options["sync_on_start"] = False
+                options.setdefault("sync_on_start", False)
         return ShardedStudyBot(settings, content, store, services, **options)
     return StudyBot(settings, content, store, services, **options)
 

@@ -730,6 +730,14 @@ class QuizService:
             # A close in progress elsewhere: wait for its tally (without cancelling
             # it, should this finish itself be cancelled).
             await asyncio.wait((game.closing,))
+            if not game.closing.cancelled() and game.closing.exception() is not None:
+                # Seen here (else only "never retrieved" at exit); the finish goes on
+                # with what was tallied before.
+                log.error(
+                    "round %d: tallying its last question failed",
+                    run_id,
+                    exc_info=game.closing.exception(),
+                )
         game.finished = True
         try:
             now_ms = self._wall_ms()

@@ -190,7 +190,10 @@ def _apply_one_by_one(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
 
     One transaction, so one fsync: a transaction per op would cost a batch of
     thousands as many fsyncs, and a quiz night's answers would wait behind one
-    duplicate. A savepoint rolls back only its op's statements.
+    duplicate. A savepoint rolls back only its op's statements. An error after
+    which SQLite itself rolled the whole transaction back (disk full, I/O) makes
+    ``ROLLBACK TO`` fail too: then the whole batch fails with it, as nothing of
+    it is on disk.
     """
     outcomes: list[object] = []
     conn.execute("BEGIN IMMEDIATE")
