@@ -206,7 +206,7 @@ async def _parallel_phase(tracer: Tracer, options: DemoOptions) -> None:
     with tracer.measure("parallel", max(options.durations)):
         tasks = [tracer.spawn(name, d) for name, d in _names(options)]
         joined = ", ".join(options.task_names)
-        tracer.wait(f"await asyncio.gather({joined}): main waits for all")
+        tracer.wait(f"await asyncio.gather({joined}), Python's Promise.all: main waits for all")
         await asyncio.gather(*tasks)
 
 
