@@ -252,21 +252,31 @@ def load_settings(
             token = settings.token_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ConfigError(
-                f"DISCORD_TOKEN_FILE: cannot read {settings.token_file} ({exc.strerror})"
+                f"{_both('token_file')}: cannot read {settings.token_file} ({exc.strerror})"
             ) from None
         if not token:  # else `run` would say no token is set, though the file is
-            raise ConfigError(f"DISCORD_TOKEN_FILE: the token file {settings.token_file} is empty")
+            raise ConfigError(
+                f"{_both('token_file')}: the token file {settings.token_file} is empty"
+            )
         settings = replace(settings, token=token)
     if settings.shard_ids is not None:
         if settings.shard_count is None:
-            raise ConfigError("STUDYBOT_SHARD_IDS: set STUDYBOT_SHARD_COUNT as well")
+            raise ConfigError(f"{_both('shard_ids')}: set {_both('shard_count')} as well")
         too_big = [i for i in settings.shard_ids if i >= settings.shard_count]
         if too_big:
             raise ConfigError(
-                f"STUDYBOT_SHARD_IDS: {too_big[0]} is not below the shard count "
+                f"{_both('shard_ids')}: {too_big[0]} is not below the shard count "
                 f"{settings.shard_count}"
             )
+        if len(set(settings.shard_ids)) != len(settings.shard_ids):
+            raise ConfigError(f"{_both('shard_ids')}: a shard is listed twice")
     return settings
+
+
+def _both(key: str) -> str:
+    """Name a setting both ways, ``STUDYBOT_DATABASE (database_path)``: a check on the
+    merged settings cannot tell whether the environment or the config file set it."""
+    return f"{PARSERS[key][0]} ({key})"
 
 
 def check_paths(settings: Settings) -> list[str]:
@@ -279,25 +289,26 @@ def check_paths(settings: Settings) -> list[str]:
     if not settings.content_dir.is_dir():
         if settings.content_dir == default_content_dir():
             problems.append(
-                f"STUDYBOT_CONTENT_DIR: not set, and there is no lesson folder at "
+                f"{_both('content_dir')}: not set, and there is no lesson folder at "
                 f"{settings.content_dir} (studybot looks for content/lessons beside its package, "
                 f"then in the working directory); {CONTENT_DIR_HINT}"
             )
         else:
             problems.append(
-                f"STUDYBOT_CONTENT_DIR: {settings.content_dir} is not a folder; {CONTENT_DIR_HINT}"
+                f"{_both('content_dir')}: {settings.content_dir} is not a folder; "
+                f"{CONTENT_DIR_HINT}"
             )
     try:
         check_database_path(settings.database_path)
     except OSError as exc:  # UnusableDatabasePathError, or one that cannot be read
-        problems.append(f"STUDYBOT_DATABASE: cannot use {settings.database_path}: {exc}")
+        problems.append(f"{_both('database_path')}: cannot use {settings.database_path}: {exc}")
         return problems
     folder = settings.database_path.parent
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
     if not os.access(existing, os.W_OK | os.X_OK):
-        problems.append(f"STUDYBOT_DATABASE: cannot create or write {folder}")
+        problems.append(f"{_both('database_path')}: cannot create or write {folder}")
     elif settings.database_path.exists() and not os.access(settings.database_path, os.W_OK):
-        problems.append(f"STUDYBOT_DATABASE: {settings.database_path} is not writable")
+        problems.append(f"{_both('database_path')}: {settings.database_path} is not writable")
     return problems

@@ -112,7 +112,9 @@ def test_config_check_finds_a_missing_content_folder(
     monkeypatch.setenv("STUDYBOT_DATABASE", str(tmp_path / "db" / "s.db"))
     assert main(["config", "check"]) == 1
     captured = capsys.readouterr()
-    assert "STUDYBOT_CONTENT_DIR:" in captured.err and "is not a folder" in captured.err
+    assert (
+        "STUDYBOT_CONTENT_DIR (content_dir):" in captured.err and "is not a folder" in captured.err
+    )
     assert "Configuration is valid." not in captured.out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -36,17 +37,30 @@ def test_environment_overrides_yaml_file(tmp_path: Path) -> None:
         ({"STUDYBOT_DEV_GUILD": "abc"}, "STUDYBOT_DEV_GUILD: 'abc' is not a whole number"),
         ({"STUDYBOT_LOG_LEVEL": "loud"}, "STUDYBOT_LOG_LEVEL: 'loud' is not one of"),
         ({"STUDYBOT_SPOILER_ANSWERS": "maybe"}, "'maybe' is not true or false"),
-        ({"STUDYBOT_SHARD_IDS": "0,1"}, "set STUDYBOT_SHARD_COUNT as well"),
+        ({"STUDYBOT_SHARD_IDS": "0,1"}, "set STUDYBOT_SHARD_COUNT (shard_count) as well"),
         (
             {"STUDYBOT_SHARD_COUNT": "2", "STUDYBOT_SHARD_IDS": "0,2"},
             "2 is not below the shard count 2",
+        ),
+        (
+            {"STUDYBOT_SHARD_COUNT": "2", "STUDYBOT_SHARD_IDS": "1,1"},
+            "STUDYBOT_SHARD_IDS (shard_ids): a shard is listed twice",
         ),
     ],
 )
 def test_invalid_values_name_the_setting(env: dict[str, str], message: str) -> None:
     """A bad value fails with a message that names the setting and the problem."""
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings(env)
+
+
+def test_a_cross_check_names_the_config_file_setting_too(tmp_path: Path) -> None:
+    """shard_ids set in a config file: the message names it as the file does, not only as
+    the environment variable the user never set."""
+    config = tmp_path / "studybot.yaml"
+    config.write_text("shard_count: 4\nshard_ids: [0, 7]\n")
+    with pytest.raises(ConfigError, match=re.escape("STUDYBOT_SHARD_IDS (shard_ids): 7 is not")):
+        load_settings({}, config_file=config)
 
 
 def test_unknown_key_in_config_file(tmp_path: Path) -> None:
@@ -71,7 +85,7 @@ def test_token_file_is_read_and_masked(tmp_path: Path) -> None:
 
 def test_missing_token_file_is_a_config_error(tmp_path: Path) -> None:
     """An unreadable token file is a clear ConfigError, not a traceback."""
-    with pytest.raises(ConfigError, match="DISCORD_TOKEN_FILE: cannot read"):
+    with pytest.raises(ConfigError, match=r"DISCORD_TOKEN_FILE \(token_file\): cannot read"):
         load_settings({"DISCORD_TOKEN_FILE": str(tmp_path / "nope")})
 
 
@@ -81,7 +95,9 @@ def test_an_empty_token_file_is_named(tmp_path: Path) -> None:
     secret.write_text("\n")
     with pytest.raises(ConfigError) as refused:
         load_settings({"DISCORD_TOKEN_FILE": str(secret)})
-    assert str(refused.value) == f"DISCORD_TOKEN_FILE: the token file {secret} is empty"
+    assert (
+        str(refused.value) == f"DISCORD_TOKEN_FILE (token_file): the token file {secret} is empty"
+    )
 
 
 def test_short_token_fully_masked() -> None:
@@ -123,7 +139,7 @@ def test_default_lessons_of_a_plain_install_come_from_the_working_directory(
     (tmp_path / "content" / "lessons").rmdir()
     [problem] = [p for p in check_paths(load_settings({})) if "CONTENT_DIR" in p]
     assert problem.startswith(
-        f"STUDYBOT_CONTENT_DIR: not set, and there is no lesson folder at "
+        f"STUDYBOT_CONTENT_DIR (content_dir): not set, and there is no lesson folder at "
         f"{tmp_path / 'content' / 'lessons'} "
     )
     assert problem.endswith(
