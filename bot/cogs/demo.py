@@ -271,8 +271,13 @@ class PredictionButton(discord.ui.Button[PredictionView]):
             initial_bars(view.options),
             notes=[f"🔮 You predicted **{self.label}**. Starting…"],
         )
-        await interaction.response.edit_message(embed=embed, view=None)
-        view.stop()  # after the edit, so the demo's own edits come after this one
+        try:
+            await interaction.response.edit_message(embed=embed, view=None)
+        finally:
+            # After the edit, so the demo's own edits come after this one; but also
+            # when it fails (a dropped connection), or the demo would wait out the
+            # whole prediction time with the guess already made.
+            view.stop()
 
 
 class DemoCog(commands.Cog):
@@ -488,15 +493,15 @@ class DemoCog(commands.Cog):
             return
         except MessageGoneError:
             return
-        except discord.HTTPException as exc:
-            log.warning("the demo's final edit failed again (%s); posting the report", exc)
+        except Exception as exc:  # an HTTP error, or the connection dropped again
+            log.warning("the demo's final edit failed again (%r); posting the report", exc)
         try:
             if final.png is not None:
                 chart = discord.File(io.BytesIO(final.png), filename=GANTT_FILENAME)
                 await interaction.followup.send(embeds=final.embeds, file=chart)
             else:
                 await interaction.followup.send(embeds=final.embeds)
-        except discord.HTTPException:
+        except Exception:
             log.exception("could not show the demo's report")
 
     async def cog_unload(self) -> None:

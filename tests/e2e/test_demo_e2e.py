@@ -293,6 +293,25 @@ async def test_predict_first_asks_only_the_invoker_then_judges_the_guess(
     fake_discord.assert_clean()
 
 
+async def test_a_prediction_whose_edit_is_lost_still_starts_the_demo(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """The press's reply is dropped: the guess is in, so the demo starts at once rather than
+    after the whole time to predict."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        cast(DemoCog, bot.get_cog("DemoCog")).prediction_timeout = 30.0
+        interaction = await fake_discord.slash(
+            "demo", {"mode": "sequential", "task1": 0.1, "task2": 0.1, "predict": True}
+        )
+        question = await answered(fake_discord, interaction)
+        lost = fake_discord.fail_requests(lambda r: r.path.endswith("/callback"))
+        click = await fake_discord.click(question.id, question.buttons()[0]["custom_id"])
+        await fake_discord.wait_for(lambda: lost, what="the dropped reply")
+        message = await final_message(fake_discord, interaction)  # well before 30 s
+        assert "you said task1" in message.text
+        assert f"/interactions/{click}/" in lost[0].path  # the press's own reply was lost
+
+
 async def test_two_quick_prediction_presses_keep_the_first_guess(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
@@ -392,15 +411,23 @@ def final_edit(request: Request) -> bool:
     return request.method == "PATCH" and request.path.endswith("/@original") and bool(request.files)
 
 
-@pytest.mark.parametrize("error", [None, ApiError(400, 40005, "Request entity too large")])
+@pytest.mark.parametrize(
+    ("error", "times"),
+    [(None, 1), (ApiError(400, 40005, "Request entity too large"), 2), (None, 2)],
+)
 async def test_a_failed_final_edit_still_shows_the_report(
-    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path, error: ApiError | None
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+    error: ApiError | None,
+    times: int,
 ) -> None:
-    """The report's edit is dropped once (a network blip) or refused for good: the channel does
-    not keep showing "running"; the edit is tried again, else the report comes as a new message."""
+    """The report's edit is dropped once (a network blip), refused for good, or dropped twice:
+    the channel does not keep showing "running"; the edit is tried again, else the report
+    comes as a new message."""
     async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
         cog = cast(DemoCog, bot.get_cog("DemoCog"))
-        hits = fake_discord.fail_requests(final_edit, error, times=1 if error is None else 2)
+        hits = fake_discord.fail_requests(final_edit, error, times=times)
         interaction = await fake_discord.slash("demo", {"mode": "parallel", **SHORT})
         await answered(fake_discord, interaction)
 
@@ -413,9 +440,9 @@ async def test_a_failed_final_edit_still_shows_the_report(
 
         message = await fake_discord.wait_for(report, timeout=10, what="the report")
         assert [a.filename for a in message.attachments] == [GANTT_FILENAME]
-        assert len(hits) == (1 if error is None else 2)
-        # Dropped once: the retried edit shows it in place. Refused twice: a new message.
-        assert (message.id == fake_discord.original_message(interaction).id) is (error is None)
+        assert len(hits) == times
+        # Failed once: the retried edit shows it in place. Failed twice: a new message.
+        assert (message.id == fake_discord.original_message(interaction).id) is (times == 1)
         assert not cog._handles
     assert [v for v in fake_discord.violations if v.code != 40005] == []
 
