@@ -156,6 +156,8 @@ class QuizService:
         self._personal: dict[int, PersonalQuiz] = {}
         self._rounds: dict[int, ChannelRound] = {}
         self._channels: dict[int, int | None] = {}
+        self._recovering: dict[int, asyncio.Future[None]] = {}
+        """Left-over rounds being closed now, so two recoveries never close and post one twice."""
         self._pruned_at = clock()
 
     # --- personal quizzes -----------------------------------------------------------
@@ -588,10 +590,9 @@ class QuizService:
             except ConflictError:
                 # The database holds a round here that this process is not running: one
                 # whose finish could not be saved. Close it from its stored answers, as
-                # the next start would, and start this one.
+                # the next start would (or wait for the start-up recovery closing it
+                # now), and start this one.
                 closed_before = await self.recover_unfinished_rounds(channel_id=channel_id)
-                if not closed_before:
-                    raise
                 run_id = await self._store.start_run(run)
         except ConflictError:
             del self._channels[channel_id]
@@ -791,19 +792,29 @@ class QuizService:
                 continue  # a round is being started there
             if channel_id is not None and left.channel_id != channel_id:
                 continue
+            elsewhere = self._recovering.get(left.run_id)
+            if elsewhere is not None:
+                # Another recovery is closing it (and shows its results): wait for that.
+                await asyncio.wait((elsewhere,))
+                continue
+            closing = self._recovering[left.run_id] = asyncio.get_running_loop().create_future()
             now_ms = self._wall_ms()
-            await self._store.finish_run(
-                RunFinish(
-                    run_id=left.run_id,
-                    kind="round",
-                    guild_id=left.guild_id,
-                    lesson_id=left.lesson_id,
-                    finished_at=now_ms,
-                    day=day_number(now_ms),
-                    week=week_number(now_ms),
-                    players=left.players,
+            try:
+                await self._store.finish_run(
+                    RunFinish(
+                        run_id=left.run_id,
+                        kind="round",
+                        guild_id=left.guild_id,
+                        lesson_id=left.lesson_id,
+                        finished_at=now_ms,
+                        day=day_number(now_ms),
+                        week=week_number(now_ms),
+                        players=left.players,
+                    )
                 )
-            )
+            finally:
+                del self._recovering[left.run_id]
+                closing.set_result(None)
             recovered.append(
                 RoundStandings(
                     run_id=left.run_id,

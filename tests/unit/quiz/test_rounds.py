@@ -20,6 +20,7 @@ from bot.quiz.errors import (
 from bot.quiz.results import RoundAnswerReceipt
 from bot.quiz.service import QuizService
 from bot.store.database import Store
+from bot.store.records import RunFinish
 from bot.store.writer import WorkerProcess
 from tests.unit.quiz.conftest import FakeClock, lost_answer
 from tests.unit.store.processes import writer_dies_after_committing
@@ -210,6 +211,36 @@ async def test_a_round_left_open_is_closed_by_the_next_start_in_its_channel(
         assert game.run_id != old and fresh.round_in(CHANNEL) is game
         # Only that channel's: the other channel's leftover waits for the recovery.
         assert [s.channel_id for s in await fresh.recover_unfinished_rounds()] == [CHANNEL + 1]
+
+
+async def test_a_start_racing_the_start_up_recovery_closes_the_old_round_once(
+    tmp_path: Path, clock: FakeClock, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start-up recovery is closing the channel's old round when a new one is started
+    there: the start waits for it and starts; the old round is closed and shown once."""
+    path = tmp_path / "quiz.db"
+    async with Store.open(path) as store:
+        service = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
+        old = await start(service, lesson)
+        await service.open_question(old)
+        await service.answer_round(old, 7, "u7", "A")
+    async with Store.open(path) as store:
+        fresh = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
+        real_finish = store.finish_run
+        finishing = asyncio.Event()
+
+        async def slow_finish(finish: RunFinish) -> bool:
+            finishing.set()
+            await asyncio.sleep(0.3)  # the window in which the new round is started
+            return await real_finish(finish)
+
+        monkeypatch.setattr(store, "finish_run", slow_finish)
+        recovery = asyncio.ensure_future(fresh.recover_unfinished_rounds())
+        await finishing.wait()
+        game = await fresh.start_round(GUILD, CHANNEL, HOST, "Host", lesson, 20)
+        recovered = await recovery
+        assert [s.run_id for s in recovered] == [old] and game.closed_before == ()
+        assert fresh.round_in(CHANNEL) is game and game.run_id != old
 
 
 async def test_finish_racing_a_close_counts_the_last_question_once(
