@@ -114,8 +114,13 @@ async def reply_ephemeral(
     except discord.HTTPException as exc:
         # The interaction expired (more than 3 s without a response, or 15 min
         # for followups) or Discord is down: nothing left to tell the user.
+        expired = isinstance(exc, discord.NotFound) and exc.code in EXPIRED_CODES
         log.warning(
-            "Could not reply to %s: %s %s", interaction_context(interaction), exc.status, exc
+            "Could not reply to %s%s: %s %s",
+            interaction_context(interaction),
+            " (the interaction expired)" if expired else "",
+            exc.status,
+            exc,
         )
 
 
@@ -147,6 +152,31 @@ async def report_error(interaction: discord.Interaction[Any], error: BaseExcepti
     await reply_ephemeral(interaction, APOLOGY.format(error_id=error_id))
 
 
+class ExpiredAutocompleteFilter(logging.Filter):
+    """Turn discord.py's traceback for an autocomplete that expired into one warning line.
+
+    Autocomplete requests expire often (the user typed on); discord.py answers
+    them itself and logs any failure as an error with a traceback, which would
+    bury real bugs. Only that record is changed; every other passes as it is.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if (
+            str(record.msg).startswith("Ignoring exception in autocomplete")
+            and isinstance(error, discord.NotFound)
+            and error.code in EXPIRED_CODES
+        ):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = f"Autocomplete expired before it was answered: {error}"
+            record.args, record.exc_info, record.exc_text = (), None, None
+        return True
+
+
+EXPIRED_AUTOCOMPLETE = ExpiredAutocompleteFilter()
+TREE_LOG = logging.getLogger("discord.app_commands.tree")
+
+
 class ErrorHandler(commands.Cog):
     """Route every app-command error to ``report_error`` and log interactions."""
 
@@ -155,8 +185,9 @@ class ErrorHandler(commands.Cog):
         self._previous = bot.tree.on_error
 
     async def cog_load(self) -> None:
-        """Install the handler on the command tree."""
+        """Install the handler on the command tree, and the filter on its log."""
         self.bot.tree.error(self.on_app_command_error)
+        TREE_LOG.addFilter(EXPIRED_AUTOCOMPLETE)  # once, however many bots load it
 
     async def cog_unload(self) -> None:
         """Put the tree's previous handler back."""

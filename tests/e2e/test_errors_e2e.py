@@ -84,6 +84,29 @@ async def test_an_interaction_that_expired_is_logged_as_such_not_as_a_bug(
     assert fake_discord.followups(interaction) == []
 
 
+async def test_an_autocomplete_that_expired_is_one_warning_not_a_traceback(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """discord.py answers autocompletes itself; one that expired is logged as a warning."""
+    caplog.set_level(logging.INFO)
+    hits = fake_discord.fail_requests(
+        lambda r: r.method == "POST" and r.path.endswith("/callback"),
+        ApiError(404, 10062, "Unknown interaction"),
+    )
+    async with studybot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        await fake_discord.autocomplete("trace", {"lesson": "py"}, focused="lesson")
+        await fake_discord.wait_for(lambda: hits, what="the refused suggestions")
+        await fake_discord.wait_for(
+            lambda: [r for r in caplog.records if "Autocomplete expired" in r.getMessage()],
+            what="the warning",
+        )
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not [r for r in caplog.records if r.exc_info]
+
+
 async def test_a_bug_in_a_command_is_apologised_for_with_a_logged_id(
     fake_discord: FakeDiscord,
     running_bot: RunningBot,
