@@ -12,6 +12,7 @@ rounds cog runs it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -31,6 +32,8 @@ from bot.quiz.service import ROUND_SECONDS_MAX, ROUND_SECONDS_MIN, QuizService
 
 if TYPE_CHECKING:
     from bot.app import StudyBot
+
+log = logging.getLogger("studybot.quiz")
 
 QUIZ_COLOUR = discord.Colour.gold()
 RIGHT_COLOUR = discord.Colour.green()
@@ -336,7 +339,12 @@ class QuizButton(
             raise
         await pending  # a refused answer raises here, for the error handler
         embeds, view = quiz_message(quiz)
-        await interaction.edit_original_response(embeds=embeds, view=view)
+        try:
+            await interaction.edit_original_response(embeds=embeds, view=view)
+        except discord.NotFound as exc:
+            # The message is gone (deleted) or the interaction expired: the answer is
+            # recorded all the same, so no apology; a press on a stale copy catches up.
+            log.warning("Quiz %d: could not show the answer recorded: %s", self.run_id, exc)
 
 
 class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes on the lessons"):

@@ -473,7 +473,8 @@ async def test_a_message_left_behind_its_quiz_is_brought_up_to_date_by_a_press(
         )
         first = await fake_discord.click(message.id, quiz_id(run, 0, "aA"))
         await fake_discord.wait_for(lambda: lost, what="the lost edit")
-        await followup(fake_discord, first)  # the apology for the lost edit
+        await fake_discord.wait_for_response(first)
+        assert fake_discord.followups(first) == []  # recorded: no apology for the lost edit
         assert "question 1 of 3" in (fake_discord.messages.get(message.id) or message).text
         again = await fake_discord.click(message.id, quiz_id(run, 0, "aB"))
         note = await followup(fake_discord, again)
