@@ -176,7 +176,9 @@ def _summary_text(summary: QuizSummary) -> list[str]:
 def _play(session: ConsoleSession, console: Console, quiz: PersonalQuiz) -> QuizSummary | None:
     service = session.quiz()
     console.write(f"{quiz.lesson.title}: {_plural(quiz.total, 'question')}. {QUIZ_HELP}")
-    if quiz.practice:
+    if quiz.kind == "review":
+        console.write("(Practice: a review of the questions you missed; it does not count.)")
+    elif quiz.practice:
         console.write("(Practice: your first completed run of this lesson is the one that counts.)")
     show = True
     while quiz.question is not None:

@@ -61,6 +61,8 @@ def test_second_run_is_practice_and_review_covers_missed(tmp_path: Path) -> None
     assert "1 question." in review  # only the one missed (question 2)
     assert "In the parallel execution" in review
     assert "1/1 correct" in review
+    assert "a review of the questions you missed; it does not count" in review
+    assert "first completed run of this lesson is the one that counts" not in review
     assert "Finish a quiz first" not in out
 
 
