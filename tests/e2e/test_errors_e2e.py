@@ -22,6 +22,7 @@ from bot.store.database import Store
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_lessons_e2e import SEED, answered, studybot
 from tests.fakediscord import FakeDiscord
+from tests.fakediscord.recorder import Request
 from tests.fakediscord.rest import ApiError
 
 BROKEN = Path(__file__).resolve().parents[1] / "fixtures" / "broken_lessons" / "bad_id.yaml"
@@ -59,6 +60,26 @@ async def test_unknown_lesson_gets_a_friendly_ephemeral_reply(
     fake_discord.assert_clean()
 
 
+def expire_every_reply(fake: FakeDiscord) -> list[Request]:
+    """Answer every interaction reply with Discord's 10062: the interaction expired."""
+    return fake.fail_requests(
+        lambda r: r.method == "POST" and r.path.endswith("/callback"),
+        ApiError(404, 10062, "Unknown interaction"),
+    )
+
+
+async def logged(fake: FakeDiscord, caplog: pytest.LogCaptureFixture, text: str) -> None:
+    """Wait until a log record containing ``text`` has been written."""
+    await fake.wait_for(
+        lambda: [r for r in caplog.records if text in r.getMessage()], what=f"a log of {text!r}"
+    )
+
+
+def assert_no_error_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """Fail on any record at ERROR or above, or carrying a traceback."""
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
 async def test_an_interaction_that_expired_is_logged_as_such_not_as_a_bug(
     fake_discord: FakeDiscord,
     running_bot: RunningBot,
@@ -68,19 +89,12 @@ async def test_an_interaction_that_expired_is_logged_as_such_not_as_a_bug(
     """Discord says the interaction is unknown (answered too late): one warning, no traceback,
     no apology sent after it."""
     caplog.set_level(logging.INFO)
-    hits = fake_discord.fail_requests(
-        lambda r: r.method == "POST" and r.path.endswith("/callback"),
-        ApiError(404, 10062, "Unknown interaction"),
-    )
+    hits = expire_every_reply(fake_discord)
     async with studybot(fake_discord, running_bot, tmp_path / "db.sqlite"):
         interaction = await fake_discord.slash("lesson list")
         await fake_discord.wait_for(lambda: hits, what="the refused reply")
-        await fake_discord.wait_for(
-            lambda: [r for r in caplog.records if "expired" in r.getMessage()],
-            what="the warning",
-        )
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert not [r for r in caplog.records if r.exc_info]
+        await logged(fake_discord, caplog, "expired")
+    assert_no_error_logged(caplog)
     assert fake_discord.followups(interaction) == []
 
 
@@ -92,19 +106,12 @@ async def test_an_autocomplete_that_expired_is_one_warning_not_a_traceback(
 ) -> None:
     """discord.py answers autocompletes itself; one that expired is logged as a warning."""
     caplog.set_level(logging.INFO)
-    hits = fake_discord.fail_requests(
-        lambda r: r.method == "POST" and r.path.endswith("/callback"),
-        ApiError(404, 10062, "Unknown interaction"),
-    )
+    hits = expire_every_reply(fake_discord)
     async with studybot(fake_discord, running_bot, tmp_path / "db.sqlite"):
         await fake_discord.autocomplete("trace", {"lesson": "py"}, focused="lesson")
         await fake_discord.wait_for(lambda: hits, what="the refused suggestions")
-        await fake_discord.wait_for(
-            lambda: [r for r in caplog.records if "Autocomplete expired" in r.getMessage()],
-            what="the warning",
-        )
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert not [r for r in caplog.records if r.exc_info]
+        await logged(fake_discord, caplog, "Autocomplete expired")
+    assert_no_error_logged(caplog)
 
 
 async def test_a_bug_in_a_command_is_apologised_for_with_a_logged_id(

@@ -191,18 +191,28 @@ async def test_unfinished_round_is_closed_after_a_restart(
         assert again.run_id != run_id
 
 
+async def left_open(
+    path: Path, clock: FakeClock, lesson: Lesson, *, elsewhere: bool = False
+) -> int:
+    """Leave a round open in CHANNEL (u7 answered its first question), as a process that
+    stopped would; with ``elsewhere``, one in the next channel too. Return CHANNEL's run id."""
+    async with Store.open(path) as store:
+        service = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
+        old = await start(service, lesson)
+        await service.open_question(old)
+        await service.answer_round(old, 7, "u7", "A")
+        if elsewhere:
+            await service.start_round(GUILD, CHANNEL + 1, HOST, "Host", lesson, 20)
+    return old
+
+
 async def test_a_round_left_open_is_closed_by_the_next_start_in_its_channel(
     tmp_path: Path, clock: FakeClock, lesson: Lesson
 ) -> None:
     """The database refuses a second open round in a channel: a start there closes the old one
     from its stored answers first, and hands its results over to be shown."""
     path = tmp_path / "quiz.db"
-    async with Store.open(path) as store:
-        service = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
-        old = await start(service, lesson)
-        await service.open_question(old)
-        await service.answer_round(old, 7, "u7", "A")
-        await service.start_round(GUILD, CHANNEL + 1, HOST, "Host", lesson, 20)
+    old = await left_open(path, clock, lesson, elsewhere=True)
     async with Store.open(path) as store:
         fresh = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
         game = await fresh.start_round(GUILD, CHANNEL, HOST, "Host", lesson, 20)
@@ -219,11 +229,7 @@ async def test_a_start_racing_the_start_up_recovery_closes_the_old_round_once(
     """The start-up recovery is closing the channel's old round when a new one is started
     there: the start waits for it and starts; the old round is closed and shown once."""
     path = tmp_path / "quiz.db"
-    async with Store.open(path) as store:
-        service = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
-        old = await start(service, lesson)
-        await service.open_question(old)
-        await service.answer_round(old, 7, "u7", "A")
+    old = await left_open(path, clock, lesson)
     async with Store.open(path) as store:
         fresh = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
         real_finish = store.finish_run
