@@ -392,14 +392,14 @@ class QuizService:
             # The database has an answer here that this quiz did not see go in (a wait
             # cancelled before it committed): pick the quiz up from the database at the
             # next press, as after a restart, instead of refusing every press here.
-            self._personal.pop(quiz.run_id, None)
+            self._forget(quiz)
             raise AlreadyAnsweredError() from None
         except WriteNotConfirmedError:
             raise AnswerNotRecordedError() from None
         except asyncio.CancelledError:
             # The write goes on (it is queued), but whether it commits is not known
             # here: forget the quiz, so the next press picks it up from the database.
-            self._personal.pop(quiz.run_id, None)
+            self._forget(quiz)
             raise
         finally:
             quiz.busy = False
@@ -424,6 +424,11 @@ class QuizService:
         if quiz.finished:
             return await self._close_quiz(quiz, now_ms)
         return result
+
+    def _forget(self, quiz: PersonalQuiz) -> None:
+        """Drop ``quiz`` from memory (not a newer copy picked up since under its run id)."""
+        if self._personal.get(quiz.run_id) is quiz:
+            del self._personal[quiz.run_id]
 
     async def _close_quiz(self, quiz: PersonalQuiz, now_ms: int) -> AnswerResult:
         """Close a quiz whose last answer is committed; return that answer with the summary.
@@ -812,6 +817,11 @@ class QuizService:
                         players=left.players,
                     )
                 )
+            except Exception:
+                # Left open for the next try (a start in its channel, or the next
+                # restart); the rounds closed so far are still returned, to be shown.
+                log.exception("could not close round %d, left open", left.run_id)
+                continue
             finally:
                 del self._recovering[left.run_id]
                 closing.set_result(None)

@@ -325,6 +325,12 @@ class Writer:
                 await self._receiver
             if self._reaping:
                 await asyncio.gather(*self._reaping, return_exceptions=True)
+            if self._pending:
+                # Nothing sends any more (this close was cancelled, say, and a dying
+                # worker's writes were queued again meanwhile): their callers hear so.
+                _fail(self._futures, WriterStoppedError("the store closed before writing it"))
+                self._pending.clear()
+                self._futures.clear()
 
     async def _run(self) -> None:
         """Send batches: a new one as soon as ops wait and fewer than MAX_IN_FLIGHT are out."""

@@ -20,7 +20,7 @@ from bot.quiz.errors import (
 from bot.quiz.results import RoundAnswerReceipt
 from bot.quiz.service import QuizService
 from bot.store.database import Store
-from bot.store.records import RunFinish
+from bot.store.records import RunFinish, WriteNotConfirmedError
 from bot.store.writer import WorkerProcess
 from tests.unit.quiz.conftest import FakeClock, lost_answer
 from tests.unit.store.processes import writer_dies_after_committing
@@ -247,6 +247,34 @@ async def test_a_start_racing_the_start_up_recovery_closes_the_old_round_once(
         recovered = await recovery
         assert [s.run_id for s in recovered] == [old] and game.closed_before == ()
         assert fresh.round_in(CHANNEL) is game and game.run_id != old
+
+
+async def test_a_recovery_that_cannot_close_one_round_still_returns_the_others(
+    tmp_path: Path, clock: FakeClock, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One left-over round cannot be closed: it stays open for the next try, and the rounds
+    closed meanwhile (one a waiting start counts on being shown) are still returned."""
+    path = tmp_path / "quiz.db"
+    old = await left_open(path, clock, lesson, elsewhere=True)
+    async with Store.open(path) as store:
+        fresh = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
+        real_finish = store.finish_run
+        finishing = asyncio.Event()
+
+        async def finish(done: RunFinish) -> bool:
+            if done.run_id != old:
+                raise WriteNotConfirmedError("the writer process stopped")
+            finishing.set()
+            await asyncio.sleep(0.3)  # a start in its channel comes meanwhile, and waits
+            return await real_finish(done)
+
+        monkeypatch.setattr(store, "finish_run", finish)
+        recovery = asyncio.ensure_future(fresh.recover_unfinished_rounds())
+        await finishing.wait()
+        game = await fresh.start_round(GUILD, CHANNEL, HOST, "Host", lesson, 20)
+        assert [s.run_id for s in await recovery] == [old] and game.closed_before == ()
+        left = [u.channel_id for u in await store.unfinished_rounds() if u.run_id != game.run_id]
+        assert left == [CHANNEL + 1]
 
 
 async def test_finish_racing_a_close_counts_the_last_question_once(

@@ -208,6 +208,48 @@ async def test_writes_sent_again_after_a_writer_death_keep_their_order(
     assert [e.user_id for e in await store.leaderboard(1, ALL_LESSONS, ALL_TIME)] == [5]
 
 
+async def test_a_finish_lost_with_a_writer_during_close_is_still_written(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer dies while the store closes: the finish it held is sent again, and the
+    close still ends."""
+    run = await store.start_run(RunStart("round", 1, 1, "host", "lesson", (0,), 0, 9, 20))
+    await writer_dies_after_committing(store, monkeypatch, "finish", once=True, before=True)
+    player = PlayerTotals(5, 100, 1, 1, ((0, True),))
+    finish = asyncio.ensure_future(
+        store.finish_run(RunFinish(run, "round", 1, "lesson", 1, 0, 5, (player,)))
+    )
+    await asyncio.sleep(0)
+    await asyncio.wait_for(store.close(), 30)
+    assert finish.result() is True
+    assert list(store.path.parent.glob("died-once-*")), "no writer died at the finish"
+    with sqlite3.connect(store.path) as db:
+        finished = db.execute("SELECT finished_at FROM quiz_runs WHERE id = ?", (run,))
+        assert finished.fetchone()[0] is not None
+
+
+async def test_a_cancelled_close_fails_what_is_still_queued_instead_of_leaving_it_waiting(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """close() cut short (a second Ctrl-C) while a new writer starts: every write still
+    queued hears it was not written; none waits for ever."""
+    await store.set_meta("warm", "1")
+    await kill_writer(store)
+
+    async def never_starts(path: Path) -> WorkerProcess:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(WorkerProcess, "spawn", never_starts)
+    monkeypatch.setattr(writer_module, "MAX_BATCH", 1)
+    writes = [asyncio.ensure_future(store.set_meta(f"k{i}", "v")) for i in range(3)]
+    await asyncio.sleep(0.05)  # the first is taken, waiting for a writer; two are queued
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(store.close(), 0.2)
+    outcomes = await asyncio.wait_for(asyncio.gather(*writes, return_exceptions=True), 5)
+    assert all(isinstance(o, WriterStoppedError) for o in outcomes), outcomes
+
+
 class ExitedProcess:
     """A worker process that has exited, its exit not yet reported to the loop."""
 
