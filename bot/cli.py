@@ -179,9 +179,8 @@ def _remove_new_paths(paths: list[Path]) -> None:
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demos.terminal import run_terminal_demo
 
-    durations = [d for d in (args.task1, args.task2) if d is not None] or None
-    if args.task2 is not None and args.task1 is None:
-        durations = [1.0, args.task2]
+    given = [args.task1, args.task2, args.task3, args.task4]
+    durations = given if any(d is not None for d in given) else None  # None: each default
     return asyncio.run(
         run_terminal_demo(
             args.mode, durations, as_json=args.json, out=sys.stdout, predict=args.predict
@@ -293,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("mode", choices=DEMO_MODES, help="the scenario to run")
     p.add_argument("--task1", type=float, metavar="S", help="task 1 duration, 0.05-10 s")
     p.add_argument("--task2", type=float, metavar="S", help="task 2 duration, 0.05-10 s")
+    p.add_argument("--task3", type=float, metavar="S", help="adds a task 3 of this duration")
+    p.add_argument("--task4", type=float, metavar="S", help="adds a task 4 of this duration")
     p.add_argument("--json", action="store_true", help="print events and timings as JSON")
     p.add_argument("--predict", metavar="ANSWER", help="your prediction, checked after the run")
     p = add("sync", _cmd_sync, "force a slash-command sync with Discord")

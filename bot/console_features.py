@@ -104,13 +104,16 @@ def _local_user_name() -> str:
         return "you"
 
 
+DEMO_USAGE = "Usage: demo <mode> [seconds for task1, task2, and up to two more tasks]"
+
+
 def _demo(session: ConsoleSession, console: Console, args: list[str]) -> None:
     if not args:
-        console.write("Usage: demo <mode> [task1 seconds] [task2 seconds]")
+        console.write(DEMO_USAGE)
         console.write("Modes: " + ", ".join(DEMO_MODES))
         return
-    if len(args) > 3:
-        raise OptionError("Usage: demo <mode> [task1 seconds] [task2 seconds]")
+    if len(args) > 5:
+        raise OptionError(DEMO_USAGE)
     durations: list[float] = []
     for word in args[1:]:
         try:

@@ -306,6 +306,8 @@ class DemoCog(commands.Cog):
         mode="Which scenario to run (e.g. compare runs sequential, then parallel)",
         task1=f"How long task1 takes, in seconds ({MIN_DURATION:g}-{MAX_DURATION:g}, default 1)",
         task2=f"How long task2 takes, in seconds ({MIN_DURATION:g}-{MAX_DURATION:g}, default 1.5)",
+        task3="Adds a third task taking this long (semaphore: task3 of its four)",
+        task4="Adds a fourth task taking this long (semaphore: task4 of its four)",
         predict="Guess the outcome before the run, then see if you were right",
     )
     @app_commands.choices(mode=mode_choices())
@@ -315,11 +317,13 @@ class DemoCog(commands.Cog):
         mode: str,
         task1: app_commands.Range[float, MIN_DURATION, MAX_DURATION] | None = None,
         task2: app_commands.Range[float, MIN_DURATION, MAX_DURATION] | None = None,
+        task3: app_commands.Range[float, MIN_DURATION, MAX_DURATION] | None = None,
+        task4: app_commands.Range[float, MIN_DURATION, MAX_DURATION] | None = None,
         predict: bool = False,
     ) -> None:
         """Answer at once, then run the demo in a task that edits the message live."""
         guard = self.guard
-        options = validate_options(mode, [task1, task2])
+        options = validate_options(mode, [task1, task2, task3, task4])
         user_id = interaction.user.id
         # The reply, and any prediction, come before the demo starts: hold its place.
         waits = self.prediction_timeout if predict else 0.0

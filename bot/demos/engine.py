@@ -77,12 +77,14 @@ def validate_options(
     """Check a demo request and fill in defaults; raise OptionError with a friendly message.
 
     ``durations`` may hold None for a task the user left at its default (the
-    cog passes ``[task1, task2]``). ``semaphore`` runs ``tasks`` tasks (default
-    4) whose durations cycle through the given ones, at most ``limit`` (default
-    2) at once.
+    cog passes ``[task1, task2, task3, task4]``; a third or fourth left out adds
+    no task). ``semaphore`` runs ``tasks`` tasks (default 4) whose durations
+    cycle through the given ones, at most ``limit`` (default 2) at once.
     """
     mode = _mode_named(mode)
     given = list(durations) if durations is not None else []
+    while len(given) > len(DEFAULT_DURATIONS) and given[-1] is None:
+        given.pop()  # task3, task4 left out: no third or fourth task
     if len(given) > MAX_TASKS:
         raise OptionError(f"A demo runs at most {MAX_TASKS} tasks (you gave {len(given)}).")
     count = max(len(given), len(DEFAULT_DURATIONS))

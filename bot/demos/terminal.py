@@ -25,7 +25,7 @@ EXIT_USAGE = 2
 
 async def run_terminal_demo(
     mode: str,
-    durations: Sequence[float] | None,
+    durations: Sequence[float | None] | None,
     *,
     as_json: bool,
     out: TextIO,

@@ -462,3 +462,21 @@ async def test_a_deleted_demo_message_is_not_edited_again(
         await asyncio.sleep(0.6)  # the rest of the demo, and its report's turn
         assert len(hits) == 1
         assert fake_discord.followups(interaction) == []
+
+
+async def test_the_semaphore_lessons_case_runs_with_four_durations(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """The semaphore lesson's jobs (4 s, 1 s, 1 s, 1 s), scaled down: four tasks as given,
+    done when task1 is; a mode left at two tasks gets no third or fourth."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        interaction = await fake_discord.slash(
+            "demo", {"mode": "semaphore", "task1": 0.2, "task2": 0.05, "task3": 0.05, "task4": 0.05}
+        )
+        message = await final_message(fake_discord, interaction)
+        parallel = await final_message(
+            fake_discord, await fake_discord.slash("demo", {"mode": "parallel", **SHORT})
+        )
+    assert "task4" in message.text and "ideal 200.0 ms" in message.text
+    assert "task3" not in parallel.text
+    fake_discord.assert_clean()

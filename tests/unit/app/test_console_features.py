@@ -96,15 +96,19 @@ def test_demo_runs_in_the_console(tmp_path: Path) -> None:
     out = _run(
         settings,
         "demo SEQ 0.05 0.06\ndemo warp\ndemo parallel x\ndemo parallel 40\n"
-        "demo parallel 1 2 3\nquit\n",
+        "demo parallel 1 2 3 4 5\ndemo semaphore 0.2 0.05 0.05 0.05\nquit\n",
     )
     assert "task1 must be between 0.05 and 10 seconds" in out
     assert "studybot demo:" not in out
     assert "Execution table" in out
     assert "task2 starts" in out.lower() or "task2  started" in out
     assert "There is no demo mode warp. Choose one of: sequential, parallel" in out
-    assert "Usage: demo <mode> [task1 seconds] [task2 seconds]" in out  # a third number
+    assert "Usage: demo <mode> [seconds for task1, task2, and up to two more" in out  # a fifth
     assert "'x' is not a number of seconds" in out
+    # The semaphore lesson's case, 4 1 1 1 scaled down: four tasks as given, done when
+    # task1 is (the short ones share the other slot).
+    semaphore = out[out.rindex("semaphore") :]
+    assert "task4" in semaphore and "ideal 200.0 ms" in semaphore
 
 
 def test_an_empty_answer_line_asks_again_quietly(tmp_path: Path) -> None:
