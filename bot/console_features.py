@@ -331,7 +331,7 @@ def feature_commands(session: ConsoleSession) -> list[ConsoleCommand]:
             "demo",
             "run a live async demo (" + ", ".join(DEMO_MODES[:4]) + ", ...)",
             lambda console, args: _demo(session, console, args),
-            "demo <mode> [task1 s] [task2 s]",
+            "demo <mode> [task1 s] [task2 s] [task3 s] [task4 s]",
         ),
         ConsoleCommand(
             "quiz",
