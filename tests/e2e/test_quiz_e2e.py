@@ -12,9 +12,7 @@ import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import discord
 import pytest
 
 from bot.app import StudyBot, build_services, create_bot, load_content
@@ -393,19 +391,16 @@ async def test_a_retry_that_could_not_be_posted_can_be_pressed_again(
     fake_discord: FakeDiscord,
     running_bot: RunningBot,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """If posting the new quiz fails, Retry is not refused next time for a quiz never shown."""
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
         message, run = await start_quiz(fake_discord)
         message = await answer_all(fake_discord, message, run, "ABC")
-        real = discord.Webhook.send
-
-        async def fails_once(self: discord.Webhook, *args: Any, **kwargs: Any) -> Any:
-            monkeypatch.setattr(discord.Webhook, "send", real)
-            raise discord.DiscordServerError(FakeResponse(), "simulated outage")
-
-        monkeypatch.setattr(discord.Webhook, "send", fails_once)
+        # The new quiz is posted as a followup (a webhook POST): refuse the first one.
+        fake_discord.fail_requests(
+            lambda r: r.method == "POST" and "/webhooks/" in r.path,
+            ApiError(403, 50013, "Missing Permissions"),
+        )
         first = await fake_discord.click(message.id, quiz_id(run, 3, "r"))
         apology = await followup(fake_discord, first)  # the press is over once it has said so
         assert apology.ephemeral and "went wrong" in apology.text
@@ -415,13 +410,6 @@ async def test_a_retry_that_could_not_be_posted_can_be_pressed_again(
         assert "question 1 of 3" in retried.text
         assert "already started" not in retried.text
     fake_discord.assert_clean()
-
-
-class FakeResponse:
-    """Just enough of an aiohttp response for discord.py's HTTPException."""
-
-    status = 503
-    reason = "Service Unavailable"
 
 
 async def test_a_private_quiz_is_seen_by_its_taker_only(

@@ -13,7 +13,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any, cast
 
-import discord
 import pytest
 
 from bot.app import StudyBot
@@ -23,6 +22,7 @@ from tests.e2e.test_lessons_e2e import SEED
 from tests.e2e.test_quiz_e2e import answered, quizbot
 from tests.fakediscord import FakeDiscord, Perm, StoredMessage
 from tests.fakediscord.entities import FakeMember
+from tests.fakediscord.rest import ApiError
 from tests.unit.quiz.conftest import lost_answer
 from tests.unit.store.processes import writer_dies_after_committing
 
@@ -408,24 +408,16 @@ async def test_a_round_whose_announcement_failed_frees_its_channel(
     fake_discord: FakeDiscord,
     running_bot: RunningBot,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The reply fails (say, too late for Discord): the round is ended, the channel is free."""
     ada = quiz_master(fake_discord)
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
         cog = rounds_cog(bot)
-        real = discord.InteractionResponse.send_message
-
-        async def expired_once(
-            self: discord.InteractionResponse[Any], *args: Any, **kw: Any
-        ) -> Any:
-            monkeypatch.setattr(discord.InteractionResponse, "send_message", real)
-            raise discord.NotFound(
-                FakeResponse(404), {"code": 10062, "message": "Unknown interaction"}
-            )
-
-        monkeypatch.setattr(discord.InteractionResponse, "send_message", expired_once)
+        expired = fake_discord.fail_requests(
+            lambda r: r.path.endswith("/callback"), ApiError(404, 10062, "Unknown interaction")
+        )
         await fake_discord.slash("quiz round", {"lesson": SEED}, user=ada)
+        await fake_discord.wait_for(lambda: expired, what="the refused announcement")
 
         def ended() -> bool:
             with sqlite3.connect(tmp_path / "db.sqlite") as db:
@@ -551,11 +543,3 @@ async def test_a_round_whose_finish_cannot_be_saved_is_closed_by_the_next_one(
         assert [e.name for e in board] == ["alice"]
         cog.close_question_now(new_run)
     fake_discord.assert_clean()
-
-
-class FakeResponse:
-    """Just enough of an aiohttp response for discord.py's HTTPException."""
-
-    def __init__(self, status: int) -> None:
-        self.status = status
-        self.reason = "Not Found"
