@@ -274,7 +274,7 @@ class QuizButton(
         # Picks the quiz up from the store after a restart; raises (and the error
         # handler answers ephemerally) when it is gone or belongs to someone else.
         quiz = await service.find_personal(self.run_id, user_id)
-        if self.action not in (RETRY, REVIEW) and self.is_behind(quiz):
+        if self.action not in (RETRY, REVIEW) and quiz.moved_past(self.position):
             # The message still shows a question answered since (its edit was lost, or
             # the answer's wait was cut by a restart): bring it up to date.
             embeds, view = quiz_message(quiz)
@@ -305,18 +305,6 @@ class QuizButton(
             raise
         embeds, view = quiz_message(quiz)  # its Retry and Review are spent now
         await interaction.edit_original_response(embeds=embeds, view=view)
-
-    def is_behind(self, quiz: PersonalQuiz) -> bool:
-        """Return whether this button is for a question the quiz has moved past.
-
-        Not while an answer is in flight (a double tap: refused as such), nor while
-        a finished quiz's close is unsaved (the press closes it).
-        """
-        return (
-            self.position < quiz.position
-            and not quiz.busy
-            and not (quiz.finished and quiz.summary is None)
-        )
 
     async def answer(
         self, interaction: discord.Interaction[Any], service: QuizService, quiz: PersonalQuiz

@@ -53,6 +53,18 @@ class PersonalQuiz:
         """Return the place of the current question in ``questions`` (answers given so far)."""
         return len(self.points)
 
+    def moved_past(self, position: int) -> bool:
+        """Return whether a message showing question ``position`` is behind this quiz.
+
+        Not while an answer is in flight (a double tap: refused as such), nor while
+        a finished quiz's close is unsaved (a press closes it).
+        """
+        return (
+            position < self.position
+            and not self.busy
+            and not (self.finished and self.summary is None)
+        )
+
     @property
     def total(self) -> int:
         """Return how many questions the run asks."""

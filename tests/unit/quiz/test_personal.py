@@ -475,3 +475,20 @@ async def test_an_answer_is_scored_as_things_stood_when_it_was_started(
     result = await pending
     assert result.correct and not result.hint_used and result.points == 100
     assert service.use_hint(quiz.run_id, ANN, 1) == "hint 2"  # the next question's is free
+
+
+async def test_a_message_is_behind_its_quiz_only_once_the_quiz_has_moved_on(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """moved_past: not for the current question, nor while an answer is in flight, nor while
+    a finished quiz's close waits; yes for a question answered and settled."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    assert not quiz.moved_past(0)
+    waiting = service.start_answer(quiz.run_id, ANN, "A", 0)
+    assert quiz.busy and not quiz.moved_past(0)  # in flight: a double tap
+    await waiting
+    assert quiz.moved_past(0) and not quiz.moved_past(1)
+    await take(service, quiz.run_id, ANN, "BC")
+    assert quiz.finished and quiz.summary is not None and quiz.moved_past(2)
+    quiz.summary = None  # as if the close had not been saved
+    assert not quiz.moved_past(2)  # the press closes it instead
