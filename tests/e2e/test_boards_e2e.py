@@ -40,7 +40,7 @@ async def test_leaderboard_shows_the_top_ten_and_my_rank(
     carol = fake_discord.add_member("carol")
     async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
         for number in range(11):
-            name = "@everyone" if number == 0 else f"player{number}"
+            name = {0: "@everyone", 1: "eve\u202e01 — 999"}.get(number, f"player{number}")
             await take_quiz(quiz(bot), bot, guild, 1000 + number, name, right=1 + number % 3)
         await take_quiz(quiz(bot), bot, guild, carol.user.id, "carol", right=0)
         board = await answered(fake_discord, await fake_discord.slash("leaderboard", user=carol))
@@ -51,6 +51,7 @@ async def test_leaderboard_shows_the_top_ten_and_my_rank(
         assert "carol" not in "\n".join(lines[:10])
         assert "**12.** carol — 0 points ← you" in lines[10]
         assert "@everyone" in board.text
+        assert "eve01 — 999" in board.text and "\u202e" not in board.text  # no line reversal
         assert not (board.allowed_mentions or {}).get("parse")
 
         weekly = await answered(

@@ -32,6 +32,7 @@ from tests.fakediscord.rest import ApiError
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 INTERVAL = 0.1
 SHORT = {"task1": 0.1, "task2": 0.15}
+SHORT_PARALLEL = {"mode": "parallel", **SHORT}
 
 
 @contextlib.asynccontextmanager
@@ -223,6 +224,33 @@ async def test_the_guild_cap_turns_away_a_demo_with_a_friendly_note(
     assert stopped is not None
     assert "Demo stopped" in stopped.text
     fake_discord.assert_clean()
+
+
+async def test_demos_in_direct_messages_share_one_cap(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """DMs have no server: with a cap of 1, two DM demos may run at once, a third is refused,
+    and a server's place is still free."""
+    bob, carol = fake_discord.add_member("bob"), fake_discord.add_member("carol")
+    async with demobot(
+        fake_discord, running_bot, tmp_path / "db.sqlite", demo_max_per_guild=1
+    ) as bot:
+        guard = bot.services.demo
+        assert guard is not None
+        long = {"mode": "sequential", "task1": 2, "task2": 2}
+        for user in (fake_discord.member, bob):
+            await fake_discord.wait_for_response(
+                await fake_discord.slash("demo", long, user=user, in_dm=True)
+            )
+        await fake_discord.wait_for(lambda: len(guard.running) == 2, what="two DM demos")
+        refused = await answered(
+            fake_discord, await fake_discord.slash("demo", long, user=carol, in_dm=True)
+        )
+        in_server = await answered(
+            fake_discord, await fake_discord.slash("demo", SHORT_PARALLEL, user=carol)
+        )
+    assert refused.ephemeral and "Direct messages already have 2 demos running" in refused.text
+    assert not in_server.ephemeral and "Demo: parallel" in in_server.text
 
 
 async def test_a_demo_waiting_for_its_prediction_holds_its_place_in_the_cap(

@@ -185,6 +185,24 @@ async def test_a_title_sent_before_a_suggestion_was_picked_names_its_lesson(
     fake_discord.assert_clean()
 
 
+async def test_autocomplete_keeps_a_long_lessons_id_in_view(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A 60-character id under a long title: the suggestion's name is cut in the title."""
+    directory = content_with_long_lesson(tmp_path)
+    seed = yaml.safe_load((DEFAULT_CONTENT_DIR / f"{SEED}.yaml").read_text(encoding="utf-8"))
+    long_id = "a-lesson-" + "x" * 51
+    seed["id"], seed["title"] = long_id, "A title far too long for a suggestion, twice over " * 2
+    (directory / f"{long_id}.yaml").write_text(yaml.safe_dump(seed), encoding="utf-8")
+    async with studybot(fake_discord, running_bot, tmp_path / "db.sqlite", directory):
+        asked = await fake_discord.autocomplete("lesson show", {"lesson": "a ti"}, focused="lesson")
+        choices = (await fake_discord.wait_for_response(asked)).data["choices"]
+    [choice] = [c for c in choices if c["value"] == long_id]
+    assert len(choice["name"]) <= 100 and choice["name"].endswith(f"({long_id})")
+    assert choice["name"].startswith("A title far too long")
+    fake_discord.assert_clean()
+
+
 async def test_help_explains_every_command(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
