@@ -15,7 +15,6 @@ import math
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from bot.demos.model import (
-    DEFAULT_DURATIONS,
     MAX_DURATION,
     MAX_TASKS,
     MIN_DURATION,
@@ -27,6 +26,7 @@ from bot.demos.model import (
     DemoRun,
     RunStatus,
     TaskProgress,
+    default_durations,
 )
 from bot.demos.scenarios import SCENARIOS, Tracer
 from bot.errors import OptionError, code_span
@@ -82,12 +82,13 @@ def validate_options(
     cycle through the given ones, at most ``limit`` (default 2) at once.
     """
     mode = _mode_named(mode)
+    defaults = default_durations(mode)
     given = list(durations) if durations is not None else []
-    while len(given) > len(DEFAULT_DURATIONS) and given[-1] is None:
-        given.pop()  # task3, task4 left out: no third or fourth task
+    while len(given) > len(defaults) and given[-1] is None:
+        given.pop()  # task3, task4 left out: no task beyond the mode's own
     if len(given) > MAX_TASKS:
         raise OptionError(f"A demo runs at most {MAX_TASKS} tasks (you gave {len(given)}).")
-    count = max(len(given), len(DEFAULT_DURATIONS))
+    count = max(len(given), len(defaults))
     if mode == "semaphore":
         count = tasks if tasks is not None else max(count, SEMAPHORE_TASKS)
         if not 2 <= count <= MAX_TASKS:
@@ -96,9 +97,11 @@ def validate_options(
         raise OptionError("Only the semaphore demo takes a number of tasks.")
     chosen: list[float] = []
     for index, value in enumerate(given):
-        default = DEFAULT_DURATIONS[index % len(DEFAULT_DURATIONS)]
+        default = defaults[index % len(defaults)]
         chosen.append(default if value is None else _check_duration(f"task{index + 1}", value))
-    pattern = tuple(chosen) or DEFAULT_DURATIONS  # a copy: chosen grows below
+    # The semaphore's extra tasks cycle through the durations given; elsewhere a task
+    # left out keeps its default, as it does when the cog passes None for it.
+    pattern = tuple(chosen) if mode == "semaphore" and chosen else defaults  # a copy
     while len(chosen) < count:
         chosen.append(pattern[len(chosen) % len(pattern)])
     if mode == "semaphore":

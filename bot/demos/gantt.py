@@ -1,8 +1,9 @@
 """A fixed-width text Gantt chart of a run, small enough for a phone screen.
 
 Each task is one line: ``█`` while it runs, ``░`` while it waits for a slot,
-``✗`` where it failed and ``×`` where it was cancelled. ``compare`` draws both
-phases from their own start on one shared scale, so the bars compare directly.
+``✗`` where it failed and ``×`` where it was cancelled; a legend under the axis
+names the symbols the chart uses. ``compare`` draws both phases from their own
+start on one shared scale, so the bars compare directly.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from bot.demos.model import DemoRun, TaskSpan
 GANTT_WIDTH = 40
 LABEL_WIDTH = 6
 SUFFIX_WIDTH = 7
+LEGEND = (("█", "running"), ("░", "waiting"), ("✗", "failed"), ("×", "cancelled"))
 
 
 def _cells(span: TaskSpan, origin: float, scale: float, width: int) -> str:
@@ -58,7 +60,11 @@ def gantt_lines(run: DemoRun, width: int = GANTT_WIDTH) -> list[str]:
             label = span.name[: LABEL_WIDTH - 1].ljust(LABEL_WIDTH)
             lines.append(label + _cells(span, origins[phase], scale, bar) + _suffix(span))
     axis_end = f"{scale:.2f}s"
+    bars = "".join(lines)
     lines.append(" " * LABEL_WIDTH + "0" + axis_end.rjust(bar - 1))
+    used = [f"{symbol} {meaning}" for symbol, meaning in LEGEND if symbol in bars]
+    if used:
+        lines.append("  ".join(used))
     return lines
 
 

@@ -18,6 +18,7 @@ MODES: tuple[str, ...] = (
     "semaphore",
     "fail_fast",
     "settled",
+    "taskgroup_fail",
 )
 MODE_SUMMARIES: dict[str, str] = {
     "sequential": "await task1, then await task2",
@@ -26,10 +27,18 @@ MODE_SUMMARIES: dict[str, str] = {
     "compare": "sequential, then parallel, side by side",
     "taskgroup": "asyncio.TaskGroup: structured parallel tasks",
     "semaphore": "asyncio.Semaphore: 4 tasks, at most 2 running at once",
-    "fail_fast": "gather without return_exceptions: one task raises",
-    "settled": "gather(return_exceptions=True): every result, one an exception",
+    "fail_fast": "gather without return_exceptions: task2 raises, the rest run on",
+    "settled": "gather(return_exceptions=True): every outcome, task2's an exception",
+    "taskgroup_fail": "asyncio.TaskGroup: task2 raises, the rest are cancelled",
 }
 DEFAULT_DURATIONS: tuple[float, ...] = (1.0, 1.5)
+FAILURE_MODES: tuple[str, ...] = ("fail_fast", "settled", "taskgroup_fail")
+FAILURE_DURATIONS: tuple[float, ...] = (1.0, 2.0, 3.0)
+"""The failures lesson's case: task1 takes 1 s, task2 fails after 2 s, task3 takes 3 s.
+With three tasks the demo shows all three outcomes at once: one done before the
+failure, the failure itself, and one still running when it happens."""
+FAILING_TASK = 1
+"""Index of the task that raises in the failure modes: task2, as in the lesson."""
 MIN_DURATION = 0.05
 MAX_DURATION = 10.0
 MAX_TASKS = 8
@@ -41,6 +50,11 @@ EventKind = Literal[
 ]
 RunStatus = Literal["completed", "cancelled", "timed_out"]
 TaskState = Literal["not started", "waiting", "running", "finished", "failed", "cancelled"]
+
+
+def default_durations(mode: str) -> tuple[float, ...]:
+    """Return the task durations a demo of ``mode`` runs when the user gives none."""
+    return FAILURE_DURATIONS if mode in FAILURE_MODES else DEFAULT_DURATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +125,7 @@ class DemoRun:
     """Everything a finished (or cancelled) run recorded.
 
     ``total`` is the measured time of the scenario's main part (for
-    fire_and_forget and fail_fast the moment the awaited result arrived; the
+    fire_and_forget and fail_fast the moment the awaited result or error arrived; the
     clean-up that waits for leftover tasks is in ``ended`` and the events).
     """
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.demos.model import DemoOptions, DemoRun
+from bot.demos.model import FAILING_TASK, DemoOptions, DemoRun
 from bot.demos.scenarios import semaphore_ideal
 from bot.errors import OptionError
 
@@ -51,8 +51,8 @@ def _ideal_total(options: DemoOptions) -> float:
         return semaphore_ideal(durations, options.limit or 1)
     if options.mode == "fire_and_forget":
         return durations[-1]
-    if options.mode == "fail_fast":
-        return durations[0]
+    if options.mode in ("fail_fast", "taskgroup_fail"):
+        return durations[FAILING_TASK]
     return max(durations)
 
 

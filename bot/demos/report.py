@@ -51,8 +51,9 @@ IDEAL_BASIS: dict[str, str] = {
     "fire_and_forget": "the awaited task only",
     "taskgroup": "the longest task",
     "semaphore": "the tasks in order, each as soon as a slot is free",
-    "fail_fast": "until task1 raises",
+    "fail_fast": "until task2 raises",
     "settled": "the longest task",
+    "taskgroup_fail": "until task2 raises; cancelling the rest is overhead",
 }
 
 
@@ -92,8 +93,20 @@ def _action(kind: str, names: list[str], event: DemoEvent) -> str:
     if kind == "waiting":
         return f"{joined} wait for a slot" if plural else f"{joined} waits for a slot"
     if kind == "raised":
-        return "gather raises in main"
-    return f"{event.phase.replace('_', ' ').capitalize()} done"
+        return (
+            "the block raises in main"
+            if event.phase == "taskgroup_fail"
+            else "gather raises in main"
+        )
+    return f"{_phase_label(event.phase)} done"
+
+
+def _phase_label(phase: str) -> str:
+    """Return a phase's name as a table row starts it: ``taskgroup_fail`` -> ``TaskGroup fail``."""
+    words = phase.replace("_", " ")
+    if words.startswith("taskgroup"):
+        return "TaskGroup" + words.removeprefix("taskgroup")
+    return words.capitalize()
 
 
 def trace_steps(run: DemoRun) -> tuple[RunStep, ...]:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from bot.demos.model import (
+    FAILING_TASK,
     DemoEvent,
     DemoOptions,
     EventKind,
@@ -28,7 +29,7 @@ EventSink = Callable[[DemoEvent], None]
 
 
 class SimulatedError(RuntimeError):
-    """The exception a demo task raises on purpose (fail_fast, settled)."""
+    """The exception a demo task raises on purpose (the failure modes)."""
 
 
 @dataclass(slots=True)
@@ -278,14 +279,14 @@ async def run_semaphore(tracer: Tracer, options: DemoOptions) -> None:
 
 
 async def run_fail_fast(tracer: Tracer, options: DemoOptions) -> None:
-    """Gather without return_exceptions while task1 raises: the error reaches main at once.
+    """Gather without return_exceptions while task2 raises: the error reaches main at once.
 
     gather does not cancel the other tasks; they keep running, and the run awaits
     them after the measured part so the report shows what became of them.
     """
     pairs = _names(options)
-    with tracer.measure("fail_fast", pairs[0][1]):
-        tasks = [tracer.spawn(name, d, fail=(i == 0)) for i, (name, d) in enumerate(pairs)]
+    with tracer.measure("fail_fast", pairs[FAILING_TASK][1]):
+        tasks = [tracer.spawn(name, d, fail=i == FAILING_TASK) for i, (name, d) in enumerate(pairs)]
         tracer.wait("await asyncio.gather(...) without return_exceptions")
         try:
             await asyncio.gather(*tasks)
@@ -304,12 +305,40 @@ async def run_fail_fast(tracer: Tracer, options: DemoOptions) -> None:
 
 
 async def run_settled(tracer: Tracer, options: DemoOptions) -> None:
-    """Gather with return_exceptions=True while task1 raises: every result comes back."""
+    """Gather with return_exceptions=True while task2 raises: every outcome comes back."""
     pairs = _names(options)
     with tracer.measure("settled", max(options.durations)):
-        tasks = [tracer.spawn(name, d, fail=(i == 0)) for i, (name, d) in enumerate(pairs)]
+        tasks = [tracer.spawn(name, d, fail=i == FAILING_TASK) for i, (name, d) in enumerate(pairs)]
         tracer.wait("await asyncio.gather(..., return_exceptions=True)")
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def run_taskgroup_fail(tracer: Tracer, options: DemoOptions) -> None:
+    """Run the tasks in an asyncio.TaskGroup while task2 raises: the group cancels the rest.
+
+    The block does not end at the failure: the group first cancels the tasks
+    still running and waits for them, then raises an ExceptionGroup, which
+    main catches with ``except*``, as in the failures lesson.
+    """
+    pairs = _names(options)
+    spans_before = len(tracer.spans)
+    with tracer.measure("taskgroup_fail", pairs[FAILING_TASK][1]):
+        try:
+            async with asyncio.TaskGroup() as group:
+                for i, (name, d) in enumerate(pairs):
+                    tracer.spawn(name, d, fail=i == FAILING_TASK, group=group)
+                tracer.wait("leave the TaskGroup block: main waits for every task")
+        except* SimulatedError as caught:
+            errors = ", ".join(f"SimulatedError('{e}')" for e in caught.exceptions)
+            tracer.raised = f"ExceptionGroup('{caught.message}', [{errors}])"
+            spans = tracer.spans[spans_before:]
+            cancelled = [s.name for s in spans if s.state == "cancelled"]
+            tracer.emit(
+                "raised",
+                None,
+                f"the block raised {tracer.raised}, caught by except* SimulatedError; "
+                f"cancelled: {', '.join(cancelled) if cancelled else 'no other task'}",
+            )
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -321,4 +350,5 @@ SCENARIOS: dict[str, Scenario] = {
     "semaphore": run_semaphore,
     "fail_fast": run_fail_fast,
     "settled": run_settled,
+    "taskgroup_fail": run_taskgroup_fail,
 }

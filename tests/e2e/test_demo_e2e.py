@@ -115,6 +115,21 @@ async def test_compare_demo_reports_both_phases_and_the_speedup(
     fake_discord.assert_clean()
 
 
+async def test_taskgroup_fail_demo_shows_the_failure_the_cancel_and_the_exception_group(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """/demo taskgroup_fail runs the failures lesson's case: task2 raises, task3 is cancelled."""
+    durations = {"task1": 0.05, "task2": 0.1, "task3": 0.4}
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        interaction = await fake_discord.slash("demo", {"mode": "taskgroup_fail", **durations})
+        message = await final_message(fake_discord, interaction)
+    assert "**raised in main**: ExceptionGroup(" in message.text
+    assert "task3 cancelled" in message.text
+    assert "× cancelled" in message.text  # the Gantt chart's legend
+    assert re.search(r"Final +Finished +Failed +Cancelled", message.text)  # the tracker
+    fake_discord.assert_clean()
+
+
 def live_edits(fake: FakeDiscord, interaction_id: int) -> list[float]:
     """Return when each edit of the interaction's original message reached the fake."""
     token = fake.interactions[interaction_id].token

@@ -83,23 +83,63 @@ async def test_semaphore_never_runs_more_than_the_limit() -> None:
     assert len(run.spans) == 4
 
 
-async def test_fail_fast_propagates_while_the_other_task_keeps_running() -> None:
-    """fail_fast: gather raises when task1 fails; task2 is not cancelled and finishes."""
-    run = await run_demo(validate_options("fail_fast", [0.05, 0.15]))
+async def test_fail_fast_propagates_while_the_other_tasks_keep_running() -> None:
+    """fail_fast: gather raises when task2 fails; task3 is not cancelled and finishes."""
+    run = await run_demo(validate_options("fail_fast", [0.05, 0.1, 0.2]))
     raised = next(e for e in run.events if e.kind == "raised")
-    assert at(run, "failed", "task1") <= raised.at < at(run, "finished", "task2")
-    assert "task2" in raised.detail
-    assert "task1 failed" in run.raised
-    assert [s.state for s in run.spans] == ["failed", "finished"]
+    assert at(run, "finished", "task1") < at(run, "failed", "task2") <= raised.at
+    assert raised.at < at(run, "finished", "task3")
+    assert "still running: task3" in raised.detail
+    assert "task2 failed" in run.raised
+    assert [s.state for s in run.spans] == ["finished", "failed", "finished"]
+    assert run.ideal == pytest.approx(0.1)  # until task2 raises
 
 
-async def test_settled_returns_every_result_one_an_exception() -> None:
-    """settled: gather waits for all; task1's result is its exception, task2 succeeds."""
-    run = await run_demo(validate_options("settled", [0.05, 0.1]))
+async def test_settled_returns_every_outcome_one_an_exception() -> None:
+    """settled: gather waits for all; task2's result is its exception, the others succeed."""
+    run = await run_demo(validate_options("settled", [0.05, 0.1, 0.15]))
     assert not any(e.kind == "raised" for e in run.events)
-    assert [s.state for s in run.spans] == ["failed", "finished"]
-    assert "SimulatedError" in run.spans[0].result
-    assert run.spans[1].result == "'task2 done'"
+    assert [s.state for s in run.spans] == ["finished", "failed", "finished"]
+    assert "SimulatedError('task2 failed')" in run.spans[1].result
+    assert run.spans[2].result == "'task3 done'"
+
+
+async def test_taskgroup_fail_cancels_the_rest_and_raises_an_exception_group() -> None:
+    """taskgroup_fail: task2's error cancels task3; the block raises an ExceptionGroup after."""
+    run = await run_demo(validate_options("taskgroup_fail", [0.05, 0.1, 0.3]))
+    assert run.completed
+    assert [s.state for s in run.spans] == ["finished", "failed", "cancelled"]
+    raised = next(e for e in run.events if e.kind == "raised")
+    # The block raises only once the cancelled task has ended, not at the failure.
+    assert at(run, "failed", "task2") <= at(run, "cancelled", "task3") <= raised.at
+    assert raised.at < 0.25  # well before task3 would have finished
+    assert run.raised.startswith("ExceptionGroup(")
+    assert "SimulatedError('task2 failed')" in run.raised
+    assert "cancelled: task3" in raised.detail
+    assert run.ideal == pytest.approx(0.1)
+
+
+async def test_taskgroup_fail_reports_no_cancelled_task_when_none_was_left() -> None:
+    """With task2 the longest, nothing is left to cancel, and the report says so."""
+    run = await run_demo(validate_options("taskgroup_fail", [0.05, 0.15, 0.1]))
+    assert [s.state for s in run.spans] == ["finished", "failed", "finished"]
+    raised = next(e for e in run.events if e.kind == "raised")
+    assert "cancelled: no other task" in raised.detail
+
+
+@pytest.mark.parametrize("mode", ["fail_fast", "settled", "taskgroup_fail"])
+def test_failure_modes_default_to_the_failures_lesson_case(mode: str) -> None:
+    """The failures lesson's case: 1 s, a failing task2 at 2 s, 3 s; task1 alone keeps the rest."""
+    assert validate_options(mode).durations == (1.0, 2.0, 3.0)
+    assert validate_options(mode, [0.5, None, None, None]).durations == (0.5, 2.0, 3.0)
+    assert validate_options(mode, [0.5, 0.6]).durations == (0.5, 0.6, 3.0)
+    assert validate_options(mode, [0.5, 0.6, 0.7, 0.8]).durations == (0.5, 0.6, 0.7, 0.8)
+
+
+def test_a_task_left_out_keeps_its_default_and_only_semaphore_cycles() -> None:
+    """One duration given: the other task keeps its default; semaphore cycles what it got."""
+    assert validate_options("parallel", [5.0]).durations == (5.0, 1.5)
+    assert validate_options("semaphore", [0.5]).durations == (0.5, 0.5, 0.5, 0.5)
 
 
 async def test_parallel_total_is_below_sequential_total() -> None:

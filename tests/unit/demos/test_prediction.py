@@ -57,8 +57,8 @@ async def test_a_guess_must_answer_the_question_the_mode_asks() -> None:
 
 
 async def test_a_task_that_fails_first_is_said_to_have_failed() -> None:
-    """In fail_fast, task1 fails first: the verdict says failed, not finished."""
-    run = await run_demo(validate_options("fail_fast", [0.05, 0.2]))
-    verdict = judge_prediction(run, "task2")
+    """In fail_fast, task2 fails first when it is the shortest: the verdict says failed."""
+    run = await run_demo(validate_options("fail_fast", [0.2, 0.05, 0.3]))
+    verdict = judge_prediction(run, "task1")
     assert not verdict.correct
-    assert "task1 failed first" in verdict.message
+    assert "task2 failed first" in verdict.message

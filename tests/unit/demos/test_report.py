@@ -93,6 +93,30 @@ def test_gantt_fits_forty_columns(compare_run: DemoRun) -> None:
     assert any("█" in line for line in lines)
 
 
+def test_gantt_legend_names_only_the_symbols_it_uses(compare_run: DemoRun) -> None:
+    """A chart of plain runs explains its bars only; a failure chart adds ✗ and ×."""
+    assert gantt_lines(compare_run)[-1] == "█ running"
+    failed = asyncio.run(run_demo(validate_options("taskgroup_fail", [0.05, 0.1, 0.3])))
+    lines = gantt_lines(failed)
+    assert lines[-1] == "█ running  ✗ failed  × cancelled"
+    assert all(len(line) <= GANTT_WIDTH for line in lines)
+
+
+def test_taskgroup_fail_table_reads_like_the_lesson() -> None:
+    """The real TaskGroup run: task2 raises, task3 is cancelled, then the block raises."""
+    run = asyncio.run(run_demo(validate_options("taskgroup_fail", [0.05, 0.1, 0.3])))
+    actions = [s.action for s in trace_steps(run)]
+    assert actions == [
+        "task1, task2 and task3 start together",
+        "task1 finishes",
+        "task2 raises",
+        "task3 cancelled",
+        "the block raises in main",
+        "TaskGroup fail done",
+    ]
+    assert "raised in main**: ExceptionGroup(" in render_timings(run)
+
+
 def test_png_is_a_valid_image(compare_run: DemoRun) -> None:
     """The PNG chart reopens with Pillow at a sane size."""
     data = render_gantt_png(compare_run)
