@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from bot.demos.model import MODES as DEMO_MODES
 from bot.lessons.model import (
     Checkpoint,
     Choice,
@@ -59,8 +60,10 @@ TOP_LEVEL_KEYS = (
     "quiz",
     "snapshot",
     "transcript",
+    "demos",
 )
-REQUIRED_TOP_LEVEL = tuple(k for k in TOP_LEVEL_KEYS if k not in ("tags", "flow_caption"))
+OPTIONAL_TOP_LEVEL = ("tags", "flow_caption", "demos")
+REQUIRED_TOP_LEVEL = tuple(k for k in TOP_LEVEL_KEYS if k not in OPTIONAL_TOP_LEVEL)
 
 T = TypeVar("T")
 
@@ -298,6 +301,22 @@ class _Checker:
             cited.append(step)
         return tuple(cited)
 
+    def demo_modes(self, value: object, path: str) -> tuple[str, ...]:
+        """Return the live demos a lesson points to, reporting names that are not demo modes."""
+        modes: list[str] = []
+        for index, item in enumerate(self.items(value, path, minimum=0)):
+            name = self.text(item, f"{path}[{index}]", max_length=40)
+            if name in DEMO_MODES:
+                modes.append(name)
+            elif name:
+                near = difflib.get_close_matches(name, DEMO_MODES, n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                self.add(
+                    f"{path}[{index}]",
+                    f"{_show(name)} is not a demo mode (one of {', '.join(DEMO_MODES)}){hint}",
+                )
+        return tuple(modes)
+
     # -- lesson parts -------------------------------------------------------
 
     def flow(self, value: object, path: str) -> Flow | None:
@@ -513,9 +532,7 @@ class _Checker:
         )
 
     def lesson(self, document: object, source: Path) -> Lesson | None:
-        raw = self.mapping(
-            document, "", required=REQUIRED_TOP_LEVEL, optional=("tags", "flow_caption")
-        )
+        raw = self.mapping(document, "", required=REQUIRED_TOP_LEVEL, optional=OPTIONAL_TOP_LEVEL)
         if raw is None:
             return None
         lesson_id = self.text(raw.get("id", MISSING), "id")
@@ -556,6 +573,7 @@ class _Checker:
             ),
             snapshot=self.texts(raw.get("snapshot", MISSING), "snapshot", max_length=MAX_SHORT),
             transcript=self.text(raw.get("transcript", MISSING), "transcript"),
+            demos=self.demo_modes(raw.get("demos", MISSING), "demos"),
             source=source,
         )
         return None if self.problems else lesson

@@ -173,6 +173,8 @@ class Lesson:
     quiz: tuple[QuizQuestion, ...]
     snapshot: tuple[str, ...]
     transcript: str
+    demos: tuple[str, ...] = ()
+    """Live demo modes that show the lesson's code running (``/demo``, ``demo`` in the console)."""
     source: Path | None = field(default=None, compare=False)
 
     def tracker_at(self, step: int) -> TrackerState:

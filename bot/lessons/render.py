@@ -548,6 +548,11 @@ def _overview(lesson: Lesson, shape: _Shape) -> str:
         f"- Variable tracker: {len(tracker.variables)} variables at "
         f"{len(tracker.checkpoints)} checkpoints",
         f"- {len(lesson.moments)} key moments · {len(lesson.quiz)} quiz questions",
+    ]
+    if lesson.demos:
+        demos = ", ".join(f"`{mode}`" for mode in lesson.demos)
+        lines.append(f"- See it run live: {demos} (/demo on Discord, demo in the console)")
+    lines += [
         "",
         f"Modes: {', '.join(MODES)}",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -240,6 +241,14 @@ def test_heading_is_kept_by_default_and_can_be_left_out() -> None:
         assert not render(SEED, mode, heading=False)[0].startswith("##")
     assert render(SEED, "overview", heading=False)[0].startswith("Node.js · ~10 min")
     assert render_trace_step(SEED, 3).startswith("## ")
+
+
+def test_overview_points_to_the_lessons_live_demos() -> None:
+    """A lesson with demos names them in its overview; one without has no such line."""
+    failures = render(SHIPPED["python-gather-failures"], "overview")[0]
+    assert "- See it run live: `fail_fast`, `settled`, `taskgroup_fail` (" in failures
+    bare = dataclasses.replace(SEED, demos=())
+    assert "See it run live" not in render(bare, "overview")[0]
 
 
 def test_width_below_the_minimum_is_refused() -> None:
