@@ -19,6 +19,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs.errors import show_deferred
 from bot.cogs.lessons import lesson_autocomplete
 from bot.cogs.limits import CONTENT, build_embed, shorten, split_text
 from bot.cogs.quiz import quiz_service
@@ -203,14 +204,14 @@ class AdminCog(
             ) from exc
         if problems or len(library) == 0:
             pages = problem_pages(list(problems), str(directory), empty=not problems)
-            await interaction.edit_original_response(content=pages[0])
+            await show_deferred(interaction, content=pages[0])
             for page in pages[1:]:
                 await interaction.followup.send(page, ephemeral=True)
             return
         before = len(self.bot.library)
         self.bot.content.replace(library, problems)
-        await interaction.edit_original_response(
-            content=f"✅ Reloaded {len(library)} lesson(s) (was {before})."
+        await show_deferred(
+            interaction, content=f"✅ Reloaded {len(library)} lesson(s) (was {before})."
         )
 
     @app_commands.command(
@@ -240,7 +241,8 @@ class AdminCog(
         if len(data) > UPLOAD_LIMIT:
             data = await asyncio.to_thread(gzip.compress, data)
             filename += ".gz"
-        await interaction.edit_original_response(
+        await show_deferred(
+            interaction,
             content=f"📄 {export.answers} answer(s) from this server.",
             attachments=[discord.File(io.BytesIO(data), filename=filename)],
         )

@@ -11,6 +11,7 @@ respond".
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from typing import TYPE_CHECKING, Any
@@ -94,6 +95,29 @@ def friendly_message(error: BaseException) -> str | None:
     return message
 
 
+SHOWN = "studybot.shown"
+"""``Interaction.extras`` key: the deferred reply's placeholder has been replaced by content."""
+
+
+async def show_deferred(interaction: discord.Interaction[Any], **fields: Any) -> None:
+    """Replace a deferred reply's "thinking…" placeholder with ``fields``, and note it.
+
+    An error after this leaves the content up. An error before it takes the
+    placeholder down (``reply_ephemeral``): left alone, it would say "thinking…"
+    to the whole channel until Discord gives up on it, beside the apology.
+    """
+    await interaction.edit_original_response(**fields)
+    interaction.extras[SHOWN] = True
+
+
+async def _drop_placeholder(interaction: discord.Interaction[Any]) -> None:
+    """Delete a "thinking…" placeholder that no content replaced (a failed deferred command)."""
+    thinking = interaction.response.type is discord.InteractionResponseType.deferred_channel_message
+    if thinking and not interaction.extras.get(SHOWN):
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.delete_original_response()
+
+
 async def reply_ephemeral(
     interaction: discord.Interaction[Any],
     content: str,
@@ -103,6 +127,7 @@ async def reply_ephemeral(
     """Send ``content`` only to the user, as the response or, if that is used, a followup."""
     try:
         if interaction.response.is_done():
+            await _drop_placeholder(interaction)
             if view is None:
                 await interaction.followup.send(content, ephemeral=True)
             else:

@@ -20,6 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs.errors import show_deferred
 from bot.cogs.lessons import lesson_autocomplete
 from bot.cogs.limits import DESCRIPTION_PAGE, EMBED_TOTAL, build_embed, shorten
 from bot.cogs.trace import trace_link_button
@@ -363,7 +364,7 @@ class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes o
             interaction.guild_id, interaction.user.id, display_name(interaction.user), found
         )
         embeds, view = quiz_message(quiz)
-        await interaction.edit_original_response(embeds=embeds, view=view)
+        await show_deferred(interaction, embeds=embeds, view=view)
 
     @app_commands.command(
         name="round", description="Run a timed quiz round in this channel (quiz masters)"

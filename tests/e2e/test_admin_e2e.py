@@ -20,6 +20,7 @@ from tests.e2e.test_lessons_e2e import SEED
 from tests.e2e.test_quiz_e2e import answered, edited, followup, quizbot
 from tests.fakediscord import FakeDiscord, Perm, StoredMessage
 from tests.fakediscord.entities import FakeMember
+from tests.fakediscord.rest import ApiError
 
 BROKEN = Path(__file__).resolve().parent.parent / "fixtures" / "broken_lessons" / "bad_id.yaml"
 
@@ -281,4 +282,27 @@ async def test_reload_keeps_the_old_content_when_a_file_is_broken(
         assert f"Reloaded {count + 1} lesson(s) (was {count})" in swapped.text
         assert "reloaded-lesson" in bot.library
         assert isinstance(bot, StudyBot)
+    fake_discord.assert_clean()
+
+
+async def test_a_reload_report_shown_before_a_failure_stays_up(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """The first page of a long reload report replaces "thinking…"; if a later page
+    cannot be sent, the apology comes on its own and the first page is not taken down."""
+    ada = admin(fake_discord)
+    content = copy_content(tmp_path)
+    for n in range(40):  # enough problems for more than one page
+        shutil.copy(BROKEN, content / f"bad_id_{n:02}.yaml")
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite", content):
+        refused = fake_discord.fail_requests(
+            lambda r: r.method == "POST" and "/webhooks/" in r.path,
+            ApiError(403, 50013, "Missing Permissions"),
+        )
+        interaction = await fake_discord.slash("admin reload", user=ada)
+        apology = await followup(fake_discord, interaction)
+        assert refused and apology.ephemeral and "went wrong" in apology.text
+        first_page = fake_discord.original_message(interaction)
+        assert first_page is not None and not first_page.deleted
+        assert "Reload refused" in first_page.text and "bad_id_00.yaml" in first_page.text
     fake_discord.assert_clean()

@@ -412,6 +412,27 @@ async def test_a_retry_that_could_not_be_posted_can_be_pressed_again(
     fake_discord.assert_clean()
 
 
+async def test_a_quiz_that_could_not_be_shown_takes_its_thinking_placeholder_down(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+) -> None:
+    """/quiz start defers ("thinking…" in the channel); if showing the quiz fails, the
+    placeholder goes and only the taker gets the apology, instead of both staying up."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        refused = fake_discord.fail_requests(
+            lambda r: r.method == "PATCH" and r.path.endswith("/messages/@original"),
+            ApiError(403, 50013, "Missing Permissions"),
+        )
+        interaction = await fake_discord.slash("quiz start", {"lesson": SEED})
+        apology = await followup(fake_discord, interaction)
+        assert apology.ephemeral and "went wrong" in apology.text
+        assert refused
+        original = fake_discord.original_message(interaction)
+        assert original is not None and original.deleted
+    fake_discord.assert_clean()
+
+
 async def test_a_private_quiz_is_seen_by_its_taker_only(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
