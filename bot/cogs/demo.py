@@ -19,10 +19,11 @@ import asyncio
 import contextlib
 import io
 import logging
+import re
 import secrets
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import discord
 from discord import app_commands
@@ -39,7 +40,14 @@ from bot.cogs.limits import (
     FIELDS,
     shorten,
 )
-from bot.cogs.views import PREDICTION, GuardedView, session_id
+from bot.cogs.views import (
+    PREDICTION,
+    GuardedItem,
+    GuardedView,
+    custom_id,
+    session_id,
+    study_bot,
+)
 from bot.demos.chart import render_gantt_png
 from bot.demos.engine import DemoHandle, validate_options
 from bot.demos.limits import SHUTDOWN_NOTE, DemoGuard, Reservation
@@ -72,6 +80,8 @@ UNAVAILABLE = "Demos are not available on this bot right now."
 NOT_YOUR_PREDICTION = (
     "This prediction belongs to <@{owner}>. Run `/demo` with `predict:True` to make your own."
 )
+DEMO_KIND = "dm"
+BUTTONS_PER_ROW = 5
 FOOTER = "Run in the bot's own event loop: asyncio.sleep stands in for real work."
 
 
@@ -322,8 +332,18 @@ class DemoCog(commands.Cog):
         predict: bool = False,
     ) -> None:
         """Answer at once, then run the demo in a task that edits the message live."""
-        guard = self.guard
         options = validate_options(mode, [task1, task2, task3, task4])
+        await self.start(interaction, options, predict=predict)
+
+    async def start(
+        self, interaction: discord.Interaction[Any], options: DemoOptions, *, predict: bool = False
+    ) -> None:
+        """Post the demo's message in reply to ``interaction``, then run it live.
+
+        /demo and a lesson's demo button both start here, so either way the
+        same cooldown and cap apply and the message is kept up to date alike.
+        """
+        guard = self.guard
         user_id = interaction.user.id
         # The reply, and any prediction, come before the demo starts: hold its place.
         waits = self.prediction_timeout if predict else 0.0
@@ -523,6 +543,55 @@ class DemoCog(commands.Cog):
                 await asyncio.wait(pending)
 
 
+class DemoButton(
+    GuardedItem,
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"sb:dm:(?P<mode>[a-z_]{1,20})",
+):
+    """▶ under a lesson: run one of its live demos with the lesson's own durations.
+
+    The demo gets a message of its own in the channel, as /demo would post it.
+    """
+
+    def __init__(self, mode: str, row: int | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=f"Run {mode} live",
+                emoji="▶",
+                style=discord.ButtonStyle.success,
+                custom_id=custom_id(DEMO_KIND, mode),
+                row=row,
+            )
+        )
+        self.mode = mode
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> DemoButton:
+        """Rebuild the button from its custom id."""
+        return cls(match["mode"])
+
+    async def handle(self, interaction: discord.Interaction[Any]) -> None:
+        """Start the demo, exactly as /demo with this mode and no durations would."""
+        # By name, not isinstance: the button under an old message may come from the
+        # module as lessons.py imported it, and the cog from the one the bot loaded.
+        cog = study_bot(interaction).get_cog(DemoCog.__cog_name__)
+        if cog is None:
+            raise UserError(UNAVAILABLE)
+        await cast(DemoCog, cog).start(interaction, validate_options(self.mode))
+
+
+def demo_buttons(modes: Sequence[str], row: int) -> list[discord.ui.Item[Any]]:
+    """Return a ▶ button per demo mode (at most a row's five) for a lesson's message."""
+    return [DemoButton(mode, row=row) for mode in modes[:BUTTONS_PER_ROW]]
+
+
 async def setup(bot: StudyBot) -> None:
-    """Load /demo."""
+    """Load /demo and the lessons' demo buttons."""
     await bot.add_cog(DemoCog(bot))
+    bot.add_dynamic_items(DemoButton)

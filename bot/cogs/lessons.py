@@ -14,6 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs.demo import demo_buttons
 from bot.cogs.limits import CHOICE_NAME, CHOICES, DESCRIPTION_PAGE, build_embed, shorten, split_text
 from bot.cogs.views import (
     LESSON_ID_PATTERN,
@@ -88,6 +89,7 @@ def lesson_message(
     view = persistent_view(
         ModeSelect(lesson.id, mode),
         *page_buttons(page, len(pages), "pg", lesson.id, mode),
+        *demo_buttons(lesson.demos, row=2),
     )
     return embed, view
 

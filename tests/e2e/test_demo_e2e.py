@@ -130,6 +130,30 @@ async def test_taskgroup_fail_demo_shows_the_failure_the_cancel_and_the_exceptio
     fake_discord.assert_clean()
 
 
+async def test_a_lessons_demo_button_runs_its_demo_in_a_message_of_its_own(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """/lesson show lists ▶ buttons for the lesson's demos; a press runs one as /demo would,
+    with the lesson's durations, and leaves the lesson's message as it was."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite", demo_cooldown_seconds=60):
+        lesson = await answered(
+            fake_discord,
+            await fake_discord.slash("lesson show", {"lesson": "python-gather-failures"}),
+        )
+        revisions = lesson.revisions
+        buttons = [c for c in lesson.custom_ids() if c.startswith("sb:dm:")]
+        assert buttons == ["sb:dm:fail_fast", "sb:dm:settled", "sb:dm:taskgroup_fail"]
+        press = await fake_discord.click(lesson.id, "sb:dm:taskgroup_fail")
+        report = await final_message(fake_discord, press)
+        assert report.id != lesson.id and not report.ephemeral
+        assert "task1 1 s, task2 2 s, task3 3 s" in report.text  # the lesson's case
+        assert "**raised in main**: ExceptionGroup(" in report.text
+        again = await answered(fake_discord, await fake_discord.click(lesson.id, "sb:dm:settled"))
+        assert again.ephemeral and "You just ran a demo" in again.text  # /demo's cooldown
+        assert lesson.revisions == revisions  # the lesson itself was not edited
+    fake_discord.assert_clean()
+
+
 def live_edits(fake: FakeDiscord, interaction_id: int) -> list[float]:
     """Return when each edit of the interaction's original message reached the fake."""
     token = fake.interactions[interaction_id].token
