@@ -120,3 +120,15 @@ class AlreadyFollowedError(QuizError):
             "You already started a new run from this quiz: it is in a message below. "
             "Its own Retry and Review buttons appear when you finish it."
         )
+
+
+class LessonGoneError(QuizError):
+    """Retry or Review of a run whose lesson a reload removed (or whose quiz it changed)."""
+
+    def __init__(self, lesson_id: str, *, changed: bool = False) -> None:
+        shown = code_span(lesson_id)
+        super().__init__(
+            f"The quiz of {shown} has changed since this run: press Retry to take the new one."
+            if changed
+            else f"The lesson {shown} is no longer available. See /lesson list for the others."
+        )

@@ -23,6 +23,7 @@ from bot.quiz.errors import (
     AnswerNotRecordedError,
     FinishNotRecordedError,
     InvalidChoiceError,
+    LessonGoneError,
     NoRoundRunningError,
     NothingToReviewError,
     NotYourQuizError,
@@ -512,8 +513,22 @@ class QuizService:
         quiz = await self.find_personal(run_id, user_id)
         if quiz.finished and quiz.summary is None:  # close what is left open first
             await self._close_quiz(quiz, self._wall_ms())
+        lesson = self._served(quiz.lesson)
         with _following(quiz):
-            return await self.start_personal(quiz.guild_id, user_id, quiz.owner_name, quiz.lesson)
+            return await self.start_personal(quiz.guild_id, user_id, quiz.owner_name, lesson)
+
+    def _served(self, lesson: Lesson) -> Lesson:
+        """Return the lesson as served now: a reload may have changed or removed it.
+
+        A new run of a removed lesson would take answers that no board, stats or
+        /quiz start could ever show again.
+        """
+        if self._lessons is None:
+            return lesson
+        current = self._lessons(lesson.id)
+        if current is None:
+            raise LessonGoneError(lesson.id)
+        return current
 
     def follow_not_shown(self, run_id: int) -> None:
         """Free ``run_id`` to lead to a retry or review again: the one started was never shown.
@@ -531,9 +546,12 @@ class QuizService:
         summary = await self.summary(run_id, user_id)  # saves a close that failed before
         if not summary.missed:
             raise NothingToReviewError(after_review=quiz.kind == "review")
+        lesson = self._served(quiz.lesson)
+        if lesson.quiz != quiz.lesson.quiz:  # the missed questions' numbers mean others now
+            raise LessonGoneError(lesson.id, changed=True)
         with _following(quiz):
             return await self._start(
-                "review", quiz.guild_id, user_id, quiz.owner_name, quiz.lesson, summary.missed
+                "review", quiz.guild_id, user_id, quiz.owner_name, lesson, summary.missed
             )
 
     # --- timed channel rounds -------------------------------------------------------

@@ -17,7 +17,15 @@ from bot.config import DEFAULT_CONTENT_DIR
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_boards_e2e import quiz, take_quiz
 from tests.e2e.test_lessons_e2e import SEED
-from tests.e2e.test_quiz_e2e import answered, edited, followup, quizbot
+from tests.e2e.test_quiz_e2e import (
+    answer_all,
+    answered,
+    edited,
+    followup,
+    quiz_id,
+    quizbot,
+    start_quiz,
+)
 from tests.fakediscord import FakeDiscord, Perm, StoredMessage
 from tests.fakediscord.entities import FakeMember
 from tests.fakediscord.rest import ApiError
@@ -305,4 +313,28 @@ async def test_a_reload_report_shown_before_a_failure_stays_up(
         first_page = fake_discord.original_message(interaction)
         assert first_page is not None and not first_page.deleted
         assert "Reload refused" in first_page.text and "bad_id_00.yaml" in first_page.text
+    fake_discord.assert_clean()
+
+
+async def test_retry_of_a_lesson_a_reload_removed_says_it_is_gone(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A finished quiz's Retry after /admin reload dropped its lesson: a kind note, no new run."""
+    ada = admin(fake_discord)
+    content = copy_content(tmp_path)
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite", content) as bot:
+        message, run = await start_quiz(fake_discord)
+        message = await answer_all(fake_discord, message, run, "ABC")
+        (content / f"{SEED}.yaml").unlink()
+        await answered(fake_discord, await fake_discord.slash("admin reload", user=ada))
+        assert SEED not in bot.library
+        note = await followup(
+            fake_discord, await fake_discord.click(message.id, quiz_id(run, 3, "r"))
+        )
+        assert note.ephemeral and "is no longer available" in note.text
+        assert [
+            m
+            for m in fake_discord.messages.in_channel(fake_discord.channel.id)
+            if "question 1 of" in m.text
+        ] == []
     fake_discord.assert_clean()

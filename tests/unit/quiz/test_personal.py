@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import sqlite3
 
@@ -15,6 +16,7 @@ from bot.quiz.errors import (
     AnswerNotRecordedError,
     FinishNotRecordedError,
     InvalidChoiceError,
+    LessonGoneError,
     NothingToReviewError,
     NotYourQuizError,
     QuizFinishedError,
@@ -356,6 +358,28 @@ async def test_a_quiz_cannot_be_picked_up_without_its_lesson(
         await blind.find_personal(quiz.run_id, ANN)
     with pytest.raises(QuizNotFoundError):
         await restarted(store, clock, lesson).find_personal(quiz.run_id + 100, ANN)
+
+
+async def test_retry_and_review_use_the_lesson_as_served_now(
+    store: Store, clock: FakeClock, lesson: Lesson
+) -> None:
+    """After a reload removed the lesson, Retry and Review say so instead of starting a run
+    nobody could see on a board; after one changed its quiz, Review (whose question numbers
+    mean other questions now) asks for a Retry, and Retry takes the new quiz."""
+    served: dict[str, Lesson] = {lesson.id: lesson}
+    service = QuizService(store, lessons=served.get, clock=clock.monotonic, wall_ms=clock.wall_ms)
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, quiz.run_id, ANN, "DBD")
+    del served[lesson.id]  # /admin reload without the lesson's file
+    for press in (service.retry, service.review_missed):
+        with pytest.raises(LessonGoneError, match="no longer available"):
+            await press(quiz.run_id, ANN)
+    shorter = dataclasses.replace(lesson, quiz=lesson.quiz[:2])
+    served[lesson.id] = shorter
+    with pytest.raises(LessonGoneError, match="has changed since this run"):
+        await service.review_missed(quiz.run_id, ANN)
+    retry = await service.retry(quiz.run_id, ANN)  # neither refusal spent the run's follow-up
+    assert retry.lesson is shorter and retry.total == 2
 
 
 async def test_a_quiz_keeps_one_result_object_not_one_per_answer(service: QuizService) -> None:
