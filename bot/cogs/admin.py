@@ -21,7 +21,15 @@ from discord.ext import commands
 
 from bot.cogs.errors import show_deferred
 from bot.cogs.lessons import lesson_autocomplete
-from bot.cogs.limits import CONTENT, build_embed, shorten, split_text
+from bot.cogs.limits import (
+    CONTENT,
+    EMBED_TITLE,
+    FOOTER,
+    build_embed,
+    field_pages,
+    shorten,
+    split_text,
+)
 from bot.cogs.quiz import quiz_service
 from bot.cogs.views import RESET, GuardedView, session_id
 from bot.errors import UserError
@@ -82,7 +90,8 @@ def stats_fields(lesson: Lesson, stats: list[QuestionStats]) -> list[tuple[str, 
             lines.append(
                 f"{mark} **{choice.letter}** {shorten(choice.text, 60)} — {chosen} ({share})"
             )
-        fields.append((f"Q{index + 1}. {question.prompt} ({total} answers)", "\n".join(lines)))
+        answers = f"{total} answer{'' if total == 1 else 's'}"
+        fields.append((f"Q{index + 1}. {question.prompt} ({answers})", "\n".join(lines)))
     return fields
 
 
@@ -258,14 +267,25 @@ class AdminCog(
         service = quiz_service(self.bot)
         found = self.bot.library.resolve(lesson)
         stats = await service.question_stats(interaction.guild_id, found.id)
-        embed = build_embed(
-            f"Question stats: {found.title}",
-            "How often each option was chosen in this server (✅ marks the right one).",
-            fields=stats_fields(found, stats),
-            footer=found.id,
-            colour=ADMIN_COLOUR,
-        )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        title = shorten(f"Question stats: {found.title}", EMBED_TITLE - 12)  # room for " (1/2)"
+        intro = "How often each option was chosen in this server (✅ marks the right one)."
+        footer = shorten(found.id, FOOTER - 20)
+        # Every question is shown: a long quiz takes more than one embed, each its own message.
+        reserved = len(title) + 12 + len(intro) + len(footer) + 20
+        pages = field_pages(stats_fields(found, stats), reserved=reserved)
+        embeds = [
+            build_embed(
+                title if len(pages) == 1 else f"{title} ({number}/{len(pages)})",
+                intro if number == 1 else "",
+                fields=page,
+                footer=footer,
+                colour=ADMIN_COLOUR,
+            )
+            for number, page in enumerate(pages, start=1)
+        ]
+        await interaction.response.send_message(embed=embeds[0], ephemeral=True)
+        for embed in embeds[1:]:
+            await interaction.followup.send(embed=embed, ephemeral=True)
 
 
 async def setup(bot: StudyBot) -> None:

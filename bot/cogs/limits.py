@@ -264,6 +264,26 @@ def page_embeds(
     return embeds
 
 
+def field_pages(fields: Sequence[tuple[str, str]], *, reserved: int) -> list[list[tuple[str, str]]]:
+    """Split ``fields`` into groups that each fit one embed beside ``reserved`` characters.
+
+    ``build_embed`` leaves out what does not fit; content that must all be
+    seen goes through this first, one embed (or message) per group. Names and
+    values are shortened as ``build_embed`` will shorten them, so the sizes agree.
+    """
+    budget = EMBED_TOTAL - 40 - reserved  # build_embed keeps 40 for its note
+    pages: list[list[tuple[str, str]]] = [[]]
+    used = 0
+    for name, value in fields:
+        size = len(shorten(name, FIELD_NAME)) + min(len(value), FIELD_VALUE)
+        if pages[-1] and (len(pages[-1]) >= FIELDS or used + size > budget):
+            pages.append([])
+            used = 0
+        pages[-1].append((name, value))
+        used += size
+    return pages
+
+
 def make_custom_id(*parts: object) -> str:
     """Join ``parts`` with ':' into a custom id, refusing one over Discord's 100 characters."""
     custom_id = ":".join(str(p) for p in parts)

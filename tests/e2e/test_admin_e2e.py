@@ -338,3 +338,37 @@ async def test_retry_of_a_lesson_a_reload_removed_says_it_is_gone(
             if "question 1 of" in m.text
         ] == []
     fake_discord.assert_clean()
+
+
+async def test_question_stats_of_a_long_quiz_show_every_question(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A quiz of 30 questions with long choices outgrows one embed: every question is shown,
+    over as many ephemeral messages as it takes, none past Discord's limits."""
+    ada = admin(fake_discord)
+    content = copy_content(tmp_path)
+    long = cast(
+        dict[str, Any], yaml.safe_load((content / f"{SEED}.yaml").read_text(encoding="utf-8"))
+    )
+    long["id"] = "long-quiz"
+    question = long["quiz"][0]
+    question["choices"] = {k: (f"{v} " + "x" * 80)[:80] for k, v in question["choices"].items()}
+    long["quiz"] = [{**question, "prompt": f"Question {n} {'y' * 150}"} for n in range(30)]
+    (content / "long-quiz.yaml").write_text(yaml.safe_dump(long), encoding="utf-8")
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite", content):
+        interaction = await fake_discord.slash(
+            "admin question-stats", {"lesson": "long-quiz"}, user=ada
+        )
+        first = await answered(fake_discord, interaction)
+        await fake_discord.wait_for(
+            lambda: len(fake_discord.followups(interaction)) >= 1, what="the later pages"
+        )
+        await asyncio.sleep(0.2)  # any further page
+        pages = [first, *fake_discord.followups(interaction)]
+    assert len(pages) > 1 and all(page.ephemeral for page in pages)
+    names = [f["name"] for page in pages for f in page.embeds[0]["fields"]]
+    assert [name.split(".")[0] for name in names] == [f"Q{n}" for n in range(1, 31)]
+    assert "(0 answers)" in names[0]
+    assert pages[0].embeds[0]["title"].endswith(f"(1/{len(pages)})")
+    assert all("more not shown" not in page.embeds[0]["footer"]["text"] for page in pages)
+    fake_discord.assert_clean()  # no request broke a limit
