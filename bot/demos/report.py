@@ -215,6 +215,9 @@ def paginate(lines: Sequence[str], *, head: int = 0, limit: int = FIELD_LIMIT) -
 
     The first ``head`` lines are the header, repeated on every page; a line is
     never cut (a single line longer than a page is split at a space if it must).
+    A row stays on one page with the indented lines under it (its ``↳`` notes,
+    its wrapped action), and a blank line stays with what follows it (a legend),
+    unless the group alone is longer than a page.
     """
     header, body = list(lines[:head]), list(lines[head:])
     fence_cost = len("```\n") + len("\n```")
@@ -222,15 +225,39 @@ def paginate(lines: Sequence[str], *, head: int = 0, limit: int = FIELD_LIMIT) -
     pages: list[list[str]] = []
     current: list[str] = []
     used = 0
-    for raw in body or [""]:
-        for piece in _split_long(raw, max(20, room)):
+    for group in _line_groups(body or [""]):
+        pieces = [piece for raw in group for piece in _split_long(raw, max(20, room))]
+        size = sum(len(piece) + 1 for piece in pieces)
+        if current and used + size > room and size <= room:
+            pages.append(current)  # the whole group moves to the next page
+            current, used = [], 0
+        for piece in pieces:
             if current and used + len(piece) + 1 > room:
                 pages.append(current)
                 current, used = [], 0
+            if not current and not piece and pages:
+                continue  # a page does not open with a blank line
             current.append(piece)
             used += len(piece) + 1
     pages.append(current)
     return ["```\n" + "\n".join([*header, *page]) + "\n```" for page in pages]
+
+
+def _line_groups(lines: Sequence[str]) -> list[list[str]]:
+    """Group each line with the indented lines under it; a blank line starts a trailer.
+
+    A table row's notes and the wrapped rest of its action are indented, so
+    they join the row; after a blank line (the legend below a table) every
+    line joins the blank's group.
+    """
+    groups: list[list[str]] = []
+    for line in lines:
+        trailer = bool(groups) and groups[-1][0] == ""
+        if groups and (trailer or line[:1].isspace()):
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    return groups
 
 
 def _split_long(line: str, room: int) -> list[str]:

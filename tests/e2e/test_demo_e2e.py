@@ -115,6 +115,42 @@ async def test_compare_demo_reports_both_phases_and_the_speedup(
     fake_discord.assert_clean()
 
 
+def table_pages(messages: list[StoredMessage]) -> dict[str, str]:
+    """Return the execution table's fields (name -> value) across the report's messages."""
+    return {
+        f["name"]: f["value"]
+        for m in messages
+        for embed in m.embeds
+        for f in embed.get("fields") or []
+        if f["name"].startswith("Execution table")
+    }
+
+
+async def test_a_four_task_compare_table_keeps_each_row_with_its_notes(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """A 4-task compare's table runs over two pages; no page opens with a note cut off its row."""
+    durations = {"task1": 0.05, "task2": 0.06, "task3": 0.07, "task4": 0.08}
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        interaction = await fake_discord.slash("demo", {"mode": "compare", **durations})
+        message = await final_message(fake_discord, interaction)
+        pages = await fake_discord.wait_for(
+            lambda: (
+                (p := table_pages([message, *fake_discord.followups(interaction)]))
+                and "Execution table (2/2)" in p
+                and p
+            ),
+            timeout=5,
+            what="both pages of the execution table",
+        )
+    assert sorted(pages) == ["Execution table (1/2)", "Execution table (2/2)"]
+    for name, value in pages.items():
+        first_row = value.split("\n")[3]  # after the fence, the header and its rule
+        assert first_row[:1].isdigit(), f"{name} opens with {first_row!r}"
+    assert "↳ Parallel: await asyncio.gather(" in pages["Execution table (2/2)"]
+    fake_discord.assert_clean()
+
+
 async def test_taskgroup_fail_demo_shows_the_failure_the_cancel_and_the_exception_group(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:

@@ -231,6 +231,31 @@ def test_paginate_keeps_lines_whole_and_repeats_the_header() -> None:
     assert body == lines[2:]
 
 
+def test_paginate_keeps_a_row_with_its_note_and_wrapped_lines() -> None:
+    """A row's wrapped action and ↳ note lines stay on its page; a legend stays whole."""
+    row = ["10  task1, task2 and", "    start together", "  ↳ Parallel: await gather(...)"]
+    lines = ["Head", "----", *(f"{i}   row {i}" for i in range(1, 6)), *row, "", "S = Started"]
+    pages = paginate(lines, head=2, limit=120)
+    bodies = [page.split("\n")[3:-1] for page in pages]
+    assert len(bodies) > 1
+    assert any(body[: len(row)] == row for body in bodies)  # the row opens a page, whole
+    assert all(body and not body[0][:1].isspace() for body in bodies)
+    assert [line for body in bodies for line in body if line] == [
+        line for line in lines[2:] if line
+    ]
+    assert bodies[-1][-1] == "S = Started"
+
+
+async def test_a_four_task_compare_table_never_opens_a_page_with_a_note() -> None:
+    """In a 4-task compare, each table page starts with a row, never a note cut from it."""
+    run = await run_demo(validate_options("compare", [0.05, 0.06, 0.07, 0.08]))
+    pages = render_table(run, PHONE_WIDTH)
+    assert len(pages) > 1
+    for page in pages:
+        first = page.split("\n")[3]
+        assert first[:1].isdigit(), first
+
+
 def test_json_export_is_serialisable(compare_run: DemoRun) -> None:
     """The JSON form has events, tasks and timings in ms."""
     data = json.loads(json.dumps(run_as_dict(compare_run)))
