@@ -167,7 +167,8 @@ def standings_embed(
 ) -> discord.Embed:
     """Return the round's final standings, best first."""
     lines = [
-        f"**{s.rank}.** {safe_name(s.name)} — {s.points} points ({s.correct}/{s.answered} right)"
+        f"**{s.rank}.** {safe_name(s.name)} — {s.points} points "
+        f"({s.correct}/{max(standings.asked, s.answered)} right)"
         for s in standings.standings[:STANDINGS_SHOWN]
     ]
     hidden = len(standings.standings) - STANDINGS_SHOWN

@@ -132,3 +132,6 @@ class RoundStandings:
     lesson_id: str
     standings: tuple[Standing, ...]
     message_id: int | None = None
+    asked: int = 0
+    """How many questions the round put up: a player's "right" is out of these, so
+    someone who skipped questions does not look perfect beside those who answered all."""

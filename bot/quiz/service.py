@@ -792,6 +792,7 @@ class QuizService:
                     for p in game.players.values()
                 ]
             ),
+            asked=game.position + 1,
             message_id=game.message_id,
         )
 
@@ -862,6 +863,10 @@ class QuizService:
                         ]
                     ),
                     message_id=left.message_id,
+                    asked=max(
+                        0 if left.current_question is None else left.current_question + 1,
+                        max((p.answered for p in left.players), default=0),
+                    ),
                 )
             )
         return recovered

@@ -154,6 +154,14 @@ def test_standings_of_a_crowded_round_fit() -> None:
     assert "\\*\\*@everyone\\*\\*" in (embed.description or "")
 
 
+def test_standings_count_right_answers_out_of_the_questions_asked() -> None:
+    """A player who skipped questions is not shown as perfect beside one who answered all."""
+    players = (Standing(1, 1, "all", 300, 3, 3), Standing(2, 2, "skipped two", 100, 1, 1))
+    text = standings_embed(RoundStandings(1, 1, 1, SEED, players, asked=3), "A lesson").description
+    assert "all — 300 points (3/3 right)" in (text or "")
+    assert "skipped two — 100 points (1/3 right)" in (text or "")
+
+
 def test_leaderboard_adds_my_rank_below_the_top_ten() -> None:
     """The caller outside the top ten sees their own line after the ten."""
     top = [LeaderboardEntry(i + 1, i, f"p{i}", 100 - i) for i in range(10)]

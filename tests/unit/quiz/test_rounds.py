@@ -152,6 +152,7 @@ async def test_question_result_and_standings(
     assert standings.message_id == 777
     assert [(s.rank, s.user_id) for s in standings.standings] == [(1, 1), (2, 2), (3, 3)]
     assert standings.standings[0].correct == 2
+    assert standings.asked == 2  # the two questions put up, answered or not
     board = await service.leaderboard(GUILD)
     assert [(e.user_id, e.points) for e in board] == [
         (s.user_id, s.points) for s in standings.standings if s.points
