@@ -51,7 +51,15 @@ from bot.cogs.views import (
 from bot.demos.chart import render_gantt_png
 from bot.demos.engine import DemoHandle, validate_options
 from bot.demos.limits import SHUTDOWN_NOTE, DemoGuard, Reservation
-from bot.demos.model import MAX_DURATION, MIN_DURATION, MODE_SUMMARIES, MODES, DemoOptions, DemoRun
+from bot.demos.model import (
+    MAX_DURATION,
+    MIN_DURATION,
+    MODE_SUMMARIES,
+    MODES,
+    DemoOptions,
+    DemoRun,
+    mode_summary,
+)
 from bot.demos.prediction import PredictionQuestion, ask_prediction, judge_prediction
 from bot.demos.report import DemoReport, build_report, render_progress
 from bot.demos.throttle import EditThrottle, MessageGoneError
@@ -86,7 +94,7 @@ FOOTER = "Run in the bot's own event loop: asyncio.sleep stands in for real work
 
 
 def mode_choices() -> list[app_commands.Choice[str]]:
-    """Return one readable choice per demo mode (``sequential: await task1, then …``)."""
+    """Return one readable choice per demo mode (``sequential: await each task before …``)."""
     return [
         app_commands.Choice(
             name=shorten(
@@ -119,7 +127,7 @@ def question_embed(
     return discord.Embed(
         title=shorten(f"Demo: {options.mode} · predict first", EMBED_TITLE),
         description=_description(
-            MODE_SUMMARIES.get(options.mode, options.mode),
+            mode_summary(options),
             durations_text(options),
             "",
             f"🔮 **{question.prompt}**",
@@ -139,7 +147,7 @@ def progress_embed(
     return discord.Embed(
         title=shorten(f"Demo: {options.mode} · running", EMBED_TITLE),
         description=_description(
-            MODE_SUMMARIES.get(options.mode, options.mode),
+            mode_summary(options),
             durations_text(options),
             bars,
             *notes,

@@ -21,9 +21,9 @@ MODES: tuple[str, ...] = (
     "taskgroup_fail",
 )
 MODE_SUMMARIES: dict[str, str] = {
-    "sequential": "await task1, then await task2",
-    "parallel": "asyncio.gather(task1, task2): both at once",
-    "fire_and_forget": "start task1 without awaiting it, then await task2",
+    "sequential": "await each task before starting the next",
+    "parallel": "asyncio.gather(...): every task at once",
+    "fire_and_forget": "start every task, but await only the last one",
     "compare": "sequential, then parallel, side by side",
     "taskgroup": "asyncio.TaskGroup: structured parallel tasks",
     "semaphore": "asyncio.Semaphore: 4 tasks, at most 2 running at once",
@@ -31,6 +31,9 @@ MODE_SUMMARIES: dict[str, str] = {
     "settled": "gather(return_exceptions=True): every outcome, task2's an exception",
     "taskgroup_fail": "asyncio.TaskGroup: task2 raises, the rest are cancelled",
 }
+"""One line per mode that reads right for any number of tasks (also the /demo choice
+names, so each stays well under Discord's 100 characters); ``mode_summary`` fills in
+the semaphore's real task count and limit."""
 DEFAULT_DURATIONS: tuple[float, ...] = (1.0, 1.5)
 FAILURE_MODES: tuple[str, ...] = ("fail_fast", "settled", "taskgroup_fail")
 FAILURE_DURATIONS: tuple[float, ...] = (1.0, 2.0, 3.0)
@@ -69,6 +72,16 @@ class DemoOptions:
     @property
     def task_names(self) -> tuple[str, ...]:
         return tuple(f"task{i + 1}" for i in range(len(self.durations)))
+
+
+def mode_summary(options: DemoOptions) -> str:
+    """Return the mode's one-line summary for this run (the semaphore's own count and limit)."""
+    if options.mode == "semaphore" and options.limit is not None:
+        return (
+            f"asyncio.Semaphore: {len(options.durations)} tasks, "
+            f"at most {options.limit} running at once"
+        )
+    return MODE_SUMMARIES.get(options.mode, options.mode)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.demos.gantt import render_gantt
-from bot.demos.model import MODE_SUMMARIES, DemoEvent, DemoRun, TaskProgress, TaskState
+from bot.demos.model import DemoEvent, DemoRun, TaskProgress, TaskState, mode_summary
 from bot.lessons.model import (
     Checkpoint,
     ExecutionTable,
@@ -524,14 +524,12 @@ def build_report(
     run: DemoRun, width: int | None = None, *, page_limit: int = FIELD_LIMIT
 ) -> DemoReport:
     """Render every section of a run's report (tables within ``width`` columns, if given)."""
-    summary = MODE_SUMMARIES.get(run.mode, run.mode)
     durations = ", ".join(
         f"{n} {d:g} s" for n, d in zip(run.options.task_names, run.options.durations, strict=True)
     )
-    limit = f" · limit {run.options.limit}" if run.options.limit else ""
     return DemoReport(
         title=f"Demo: {run.mode}",
-        summary=f"{summary} ({durations}{limit})",
+        summary=f"{mode_summary(run.options)} ({durations})",
         timings=render_timings(run),
         gantt=render_gantt(run),
         table=tuple(render_table(run, width, page_limit=page_limit)),

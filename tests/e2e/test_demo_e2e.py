@@ -151,6 +151,22 @@ async def test_a_four_task_compare_table_keeps_each_row_with_its_notes(
     fake_discord.assert_clean()
 
 
+async def test_a_three_task_sequential_summary_names_no_two_task_plan(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """/demo sequential task3:… reads "await each task…", not "await task1, then await task2"."""
+    durations = {"task1": 0.05, "task2": 0.05, "task3": 0.1}
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        interaction = await fake_discord.slash("demo", {"mode": "sequential", **durations})
+        live = await answered(fake_discord, interaction)
+        message = await final_message(fake_discord, interaction)
+    for shown in (live.text, message.text):
+        assert "await each task before starting the next" in shown
+        assert "then await task2" not in shown
+    assert "(task1 0.05 s, task2 0.05 s, task3 0.1 s)" in message.text
+    fake_discord.assert_clean()
+
+
 async def test_taskgroup_fail_demo_shows_the_failure_the_cancel_and_the_exception_group(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:

@@ -286,3 +286,24 @@ def test_the_semaphore_summary_names_the_default_tasks_and_limit() -> None:
     assert (len(options.durations), options.limit) == (SEMAPHORE_TASKS, SEMAPHORE_LIMIT)
     summary = MODE_SUMMARIES["semaphore"]
     assert f"{SEMAPHORE_TASKS} tasks, at most {SEMAPHORE_LIMIT} running at once" in summary
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_mode_summaries_read_right_for_any_number_of_tasks(mode: str) -> None:
+    """No summary names task1 or a pair of tasks: a third or fourth task is not left out."""
+    from bot.demos.model import FAILURE_MODES, MODE_SUMMARIES, mode_summary
+
+    options = validate_options(mode, [0.1, 0.1, 0.1, 0.1])
+    summary = mode_summary(options)
+    assert "task1" not in summary and "both" not in summary
+    if mode not in FAILURE_MODES:  # the failure modes name the task that raises: task2
+        assert "task2" not in summary
+    assert len(f"{mode}: {MODE_SUMMARIES[mode]}") <= 100  # a Discord choice name
+
+
+def test_the_semaphore_summary_follows_the_run_s_own_count_and_limit() -> None:
+    """A semaphore run with 6 tasks, 3 at once, says so rather than the default 4 and 2."""
+    from bot.demos.model import mode_summary
+
+    options = validate_options("semaphore", [0.1], tasks=6, limit=3)
+    assert mode_summary(options) == "asyncio.Semaphore: 6 tasks, at most 3 running at once"
