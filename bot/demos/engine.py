@@ -67,6 +67,22 @@ def _mode_named(typed: str) -> str:
     )
 
 
+def _refuse_gaps(mode: str, given: Sequence[float | None], own: int) -> None:
+    """Refuse a task left out before a given one, where the mode has no default for it.
+
+    ``parallel task4:0.1`` would otherwise run a task3 nobody asked for; a mode
+    whose default run already has that task (the failure modes' task3, the
+    semaphore's four) keeps filling in its default.
+    """
+    for index in range(own, len(given)):
+        if given[index] is None:
+            missing, last = f"task{index + 1}", f"task{len(given)}"
+            raise OptionError(
+                f"{last} needs {missing} too: {mode} runs {own} tasks by default, "
+                f"so give {missing} a duration as well, or leave {last} out."
+            )
+
+
 def validate_options(
     mode: str,
     durations: Sequence[float | None] | None = None,
@@ -78,7 +94,8 @@ def validate_options(
 
     ``durations`` may hold None for a task the user left at its default (the
     cog passes ``[task1, task2, task3, task4]``; a third or fourth left out adds
-    no task). ``semaphore`` runs ``tasks`` tasks (default 4) whose durations
+    no task, and one left out before a given one is refused unless the mode's
+    default run has it). ``semaphore`` runs ``tasks`` tasks (default 4) whose durations
     cycle through the given ones, at most ``limit`` (default 2) at once.
     """
     mode = _mode_named(mode)
@@ -88,6 +105,7 @@ def validate_options(
         given.pop()  # task3, task4 left out: no task beyond the mode's own
     if len(given) > MAX_TASKS:
         raise OptionError(f"A demo runs at most {MAX_TASKS} tasks (you gave {len(given)}).")
+    _refuse_gaps(mode, given, SEMAPHORE_TASKS if mode == "semaphore" else len(defaults))
     count = max(len(given), len(defaults))
     if mode == "semaphore":
         count = tasks if tasks is not None else max(count, SEMAPHORE_TASKS)

@@ -386,6 +386,33 @@ async def test_out_of_range_durations_are_refused(
     fake_discord.assert_clean()
 
 
+async def test_a_fourth_task_without_a_third_is_refused_where_no_default_fills_it(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """parallel task4:… alone gets a friendly ephemeral refusal; fail_fast has a task3 to keep."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        refused = await answered(
+            fake_discord, await fake_discord.slash("demo", {"mode": "parallel", "task4": 0.1})
+        )
+        interaction = await fake_discord.slash(
+            "demo",
+            {"mode": "fail_fast", "task1": 0.05, "task2": 0.05, "task3": 0.05, "task4": 0.1},
+        )
+        ran = await final_message(fake_discord, interaction)
+        kept = await answered(
+            fake_discord,
+            await fake_discord.slash(
+                "demo", {"mode": "settled", "task1": 0.05, "task2": 0.05, "task4": 0.1}
+            ),
+        )
+    assert refused.ephemeral
+    assert "task4 needs task3 too" in refused.text
+    assert "task3 1" not in refused.text  # no invented task3
+    assert "task4 0.1 s" in ran.text
+    assert not kept.ephemeral and "task3 3 s" in kept.text  # settled's own task3
+    fake_discord.assert_clean()
+
+
 async def test_predict_first_asks_only_the_invoker_then_judges_the_guess(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:

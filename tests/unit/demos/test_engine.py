@@ -307,3 +307,22 @@ def test_the_semaphore_summary_follows_the_run_s_own_count_and_limit() -> None:
 
     options = validate_options("semaphore", [0.1], tasks=6, limit=3)
     assert mode_summary(options) == "asyncio.Semaphore: 6 tasks, at most 3 running at once"
+
+
+@pytest.mark.parametrize("mode", ["sequential", "parallel", "compare", "taskgroup"])
+def test_a_task_left_out_before_a_given_one_is_refused(mode: str) -> None:
+    """task4 without task3, where the mode runs two tasks by default: a friendly refusal."""
+    with pytest.raises(OptionError, match="task4 needs task3 too"):
+        validate_options(mode, [None, None, None, 0.1])
+    assert validate_options(mode, [None, None, 0.1, 0.2]).durations == (1.0, 1.5, 0.1, 0.2)
+    assert validate_options(mode, [None, 0.3, None, None]).durations == (1.0, 0.3)
+
+
+@pytest.mark.parametrize("mode", ["fail_fast", "settled", "taskgroup_fail", "semaphore"])
+def test_a_task_the_modes_default_run_has_keeps_filling_its_default(mode: str) -> None:
+    """The failure modes' task3 and the semaphore's four tasks fill in when left out."""
+    durations = validate_options(mode, [None, None, None, 0.1]).durations
+    assert durations[3] == 0.1
+    assert durations[2] == (3.0 if mode != "semaphore" else 1.0)
+    with pytest.raises(OptionError, match="task6 needs task5 too"):
+        validate_options(mode, [0.1, 0.1, 0.1, 0.1, None, 0.1])
