@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from bot.config import Settings
-from bot.errors import OptionError, UnknownLessonError, UserError
+from bot.errors import OptionError, UnknownLessonError, UserError, clip
 from bot.lessons.library import LessonLibrary
 from bot.lessons.model import MODES, Lesson
 from bot.lessons.render import render, render_trace_step
@@ -176,7 +176,7 @@ class Console:
             inside = [x for x in self.library.all() if len(wanted) >= 3 and wanted in x.id]
             if len(inside) == 1:
                 return inside[0]
-            message = f"There is no lesson called '{exc.lesson_id[:80]}'."
+            message = f"There is no lesson called '{clip(exc.lesson_id, 80)}'."
             if exc.suggestions:
                 message += " Did you mean " + " or ".join(exc.suggestions) + "?"
             raise UserError(message + " Type list to see the lessons.") from None
@@ -221,7 +221,7 @@ class Console:
             return
         near = difflib.get_close_matches(name, list(self._names), n=1)
         hint = f" Did you mean '{near[0]}'?" if near else ""
-        self.write(f"Unknown command '{name[:40]}'.{hint} Type help to see the commands.")
+        self.write(f"Unknown command '{clip(name, 40)}'.{hint} Type help to see the commands.")
 
     def banner(self) -> None:
         """Greet the user: what studybot is, the lessons, and the first things to try."""
@@ -276,7 +276,9 @@ def _help(console: Console, args: list[str]) -> None:
     if args:
         command = console.command(args[0])
         if command is None:
-            raise UserError(f"There is no command '{args[0][:40]}'. Type help to see them all.")
+            raise UserError(
+                f"There is no command '{clip(args[0], 40)}'. Type help to see them all."
+            )
         console.write(f"{command.usage or command.name}: {command.help}")
         if command.aliases:
             console.write("Also: " + ", ".join(command.aliases))
@@ -294,7 +296,7 @@ def _list(console: Console, args: list[str]) -> None:
     lessons = console.library.search(" ".join(args), limit=1000)
     if not lessons:
         what = " ".join(args)
-        raise UserError(f"No lesson matches '{what[:40]}'. Type list to see them all.")
+        raise UserError(f"No lesson matches '{clip(what, 40)}'. Type list to see them all.")
     width = max(len(x.id) for x in lessons)
     for lesson in lessons:
         tags = ", ".join(lesson.tags)
@@ -327,7 +329,7 @@ def _show(console: Console, args: list[str]) -> None:
     if mode not in MODES:
         near = difflib.get_close_matches(mode, MODES, n=1)
         hint = f" Did you mean '{near[0]}'?" if near else ""
-        raise OptionError(f"There is no mode '{mode[:40]}'.{hint} Modes: {', '.join(MODES)}.")
+        raise OptionError(f"There is no mode '{clip(mode, 40)}'.{hint} Modes: {', '.join(MODES)}.")
     pages = render(lesson, mode, narrow=narrow, limit=TERMINAL_LIMIT, width=_fit(console))
     console.write("\n".join(pages))
     if mode == "overview":
@@ -419,7 +421,7 @@ def _trace(console: Console, args: list[str]) -> None:
             else:
                 index = int(target) - 1
         else:
-            console.write(f"I did not understand '{line[:40]}'. {TRACE_HELP}")
+            console.write(f"I did not understand '{clip(line, 40)}'. {TRACE_HELP}")
             show = False
 
 

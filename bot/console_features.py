@@ -20,7 +20,7 @@ from bot.console import DROPPED, Console, ConsoleCommand
 from bot.demos.engine import validate_options
 from bot.demos.model import MODES as DEMO_MODES
 from bot.demos.terminal import run_terminal_demo
-from bot.errors import OptionError, UserError
+from bot.errors import OptionError, UserError, clip
 from bot.lessons.library import LessonLibrary
 from bot.lessons.model import Lesson
 from bot.quiz.errors import QuizNotFinishedError
@@ -119,7 +119,7 @@ def _demo(session: ConsoleSession, console: Console, args: list[str]) -> None:
         try:
             durations.append(float(word))
         except ValueError:
-            raise OptionError(f"'{word[:20]}' is not a number of seconds, e.g. 1.5") from None
+            raise OptionError(f"'{clip(word, 20)}' is not a number of seconds, e.g. 1.5") from None
     # Check the options here so a mistake reads as a console message, not a CLI one.
     mode = validate_options(args[0], durations or None).mode  # 'COMPARE' and 'comp' too
     try:

@@ -16,6 +16,15 @@ def code_span(text: str) -> str:
     return "`" + text.replace("`", "ˋ").replace("\n", " ") + "`"
 
 
+def clip(text: str, limit: int) -> str:
+    """Return ``text`` cut to ``limit`` characters, ending in "…" when it was longer.
+
+    For echoing what a user typed: a silent cut would show a different name
+    than the one they gave, with nothing saying it is not all of it.
+    """
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class UserError(Exception):
     """A mistake the user made; its message is friendly and safe to show them."""
 
@@ -27,7 +36,7 @@ class UnknownLessonError(UserError):
         self.lesson_id = lesson_id
         self.suggestions = suggestions
         if lesson_id.strip():
-            message = f"There is no lesson called {code_span(lesson_id[:80])}."
+            message = f"There is no lesson called {code_span(clip(lesson_id, 80))}."
         else:
             message = "Name a lesson: its id or the start of its title."
         if suggestions:

@@ -20,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.errors import UserError, code_span
+from bot.errors import UserError, clip, code_span
 
 if TYPE_CHECKING:
     from bot.app import StudyBot
@@ -86,7 +86,7 @@ def friendly_message(error: BaseException) -> str | None:
     elif isinstance(error, app_commands.CheckFailure):
         message = "You can't use that here."
     elif isinstance(error, app_commands.TransformerError):
-        message = f"{code_span(str(error.value)[:80])} is not a valid value for that option."
+        message = f"{code_span(clip(str(error.value), 80))} is not a valid value for that option."
     elif isinstance(error, app_commands.CommandNotFound | app_commands.CommandSignatureMismatch):
         message = (
             "That command has just changed or been removed; Discord will catch up "

@@ -15,7 +15,7 @@ import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from bot.errors import OptionError, code_span
+from bot.errors import OptionError, clip, code_span
 from bot.lessons.model import MODES, Lesson, TableRow
 
 FENCE = "```"
@@ -691,7 +691,7 @@ def render(
     renderer = _RENDERERS.get(key)
     if renderer is None:
         raise OptionError(
-            f"There is no mode called {code_span(mode[:40])}. Modes: {', '.join(MODES)}."
+            f"There is no mode called {code_span(clip(mode, 40))}. Modes: {', '.join(MODES)}."
         )
     _check_width(width)
     body = renderer(lesson, _Shape(narrow, width))

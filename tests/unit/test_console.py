@@ -224,6 +224,15 @@ def test_register_refuses_taken_names() -> None:
         console.register(ConsoleCommand("Bad Name", "x", lambda c, a: None))
 
 
+def test_a_long_name_echoed_back_says_it_was_cut() -> None:
+    """What the user typed is echoed at most so long, and a cut ends in "…"."""
+    long = "x" * 200
+    _, out = drive(f"show {long}\nzz{long}\n")
+    out = " ".join(out.split())  # the console wraps long lines
+    assert f"There is no lesson called '{'x' * 79}…'." in out
+    assert f"Unknown command 'zz{'x' * 37}…'." in out
+
+
 def test_empty_library_still_helps() -> None:
     """With no lessons the banner says so and commands still answer."""
     _, out = drive("list\nshow x\n", library=LessonLibrary())
