@@ -29,6 +29,8 @@ FIELD_LIMIT = 1024
 MESSAGE_LIMIT = 2000
 GROUP_WINDOW = 0.001
 PROGRESS_WIDTH = 10
+CLEANUP_NOTICE = 0.01
+"""Clean-up longer than this (in seconds) after the measured part is explained in the status."""
 
 STATUS_WORDS: dict[TaskState, str] = {
     "not started": "Not started",
@@ -329,12 +331,31 @@ def render_tracker(
     return paginate(_text_table(headers, rows_text), head=2, limit=page_limit)
 
 
+def cleanup_time(run: DemoRun) -> float:
+    """Return the seconds the run went on after its measured part: the clean-up's wait.
+
+    fire_and_forget and fail_fast stop measuring when the awaited result or the
+    error arrives, then await the tasks still running so none outlives the demo.
+    """
+    done = [e.at for e in run.events if e.kind == "done"]
+    return max(0.0, run.ended - done[-1]) if done else 0.0
+
+
 def _status_line(run: DemoRun) -> str:
     if run.status == "cancelled":
         return f"⏹ Cancelled ({run.note}); the timings below are partial."
     if run.status == "timed_out":
         return f"⏱ Timed out ({run.note}); the timings below are partial."
-    return f"✅ Completed in {run.ended * 1000:.1f} ms."
+    line = f"✅ Completed in {run.ended * 1000:.1f} ms"
+    cleanup = cleanup_time(run)
+    if cleanup > CLEANUP_NOTICE:
+        line += (
+            f", including {cleanup * 1000:.1f} ms of clean-up that waited for the tasks "
+            "left running (not measured below)"
+        )
+    if run.raised:
+        line += "; the error below was raised on purpose"
+    return line + "."
 
 
 def render_timings(run: DemoRun) -> str:

@@ -182,6 +182,27 @@ async def test_taskgroup_fail_demo_shows_the_failure_the_cancel_and_the_exceptio
     fake_discord.assert_clean()
 
 
+async def test_fail_fast_timings_explain_the_clean_up_and_the_error(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """fail_fast's total beyond the measured part is the clean-up; its error was on purpose."""
+    durations = {"task1": 0.05, "task2": 0.1, "task3": 0.4}
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        interaction = await fake_discord.slash("demo", {"mode": "fail_fast", **durations})
+        message = await final_message(fake_discord, interaction)
+    timings = next(
+        f["value"] for e in message.embeds for f in e.get("fields") or [] if f["name"] == "Timings"
+    )
+    status = timings.split("\n")[0]
+    assert re.fullmatch(
+        r"✅ Completed in [\d.]+ ms, including [\d.]+ ms of clean-up that waited for the tasks "
+        r"left running \(not measured below\); the error below was raised on purpose\.",
+        status,
+    ), status
+    assert "**fail_fast**: measured" in timings
+    fake_discord.assert_clean()
+
+
 async def test_a_lessons_demo_button_runs_its_demo_in_a_message_of_its_own(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:

@@ -292,3 +292,27 @@ async def test_cancelled_report_says_so() -> None:
     assert "Cancelled (the bot is shutting down)" in text
     assert "×" in "\n".join(gantt_lines(run))
     assert render_gantt_png(run)[:4] == b"\x89PNG"
+
+
+async def test_the_status_line_explains_the_clean_up_after_the_measured_part() -> None:
+    """fire_and_forget's run goes on after the measured part; the status line says why."""
+    run = await run_demo(validate_options("fire_and_forget", [0.3, 0.05]))
+    status = render_timings(run).split("\n")[0]
+    assert status.startswith(f"✅ Completed in {run.ended * 1000:.1f} ms, including ")
+    assert "ms of clean-up that waited for the tasks left running" in status
+    assert "on purpose" not in status
+    quick = await run_demo(validate_options("fire_and_forget", [0.05, 0.1]))
+    assert render_timings(quick).split("\n")[0] == f"✅ Completed in {quick.ended * 1000:.1f} ms."
+
+
+@pytest.mark.parametrize(("mode", "cleanup"), [("fail_fast", True), ("taskgroup_fail", False)])
+async def test_the_status_line_says_the_error_was_raised_on_purpose(
+    mode: str, cleanup: bool
+) -> None:
+    """A run whose scenario raises by design says so next to its ✅."""
+    run = await run_demo(validate_options(mode, [0.05, 0.1, 0.3]))
+    status = render_timings(run).split("\n")[0]
+    assert status.endswith("; the error below was raised on purpose.")
+    assert ("clean-up" in status) is cleanup
+    settled = await run_demo(validate_options("settled", [0.05, 0.1, 0.15]))
+    assert "on purpose" not in render_timings(settled)  # returned, not raised
