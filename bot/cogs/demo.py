@@ -156,6 +156,15 @@ def progress_embed(
     )
 
 
+def not_started_embed(options: DemoOptions, notes: Sequence[str]) -> discord.Embed:
+    """Return the message of a demo that ended before it ran: no bars, no "running" title."""
+    return discord.Embed(
+        title=shorten(f"Demo: {options.mode} · not started", EMBED_TITLE),
+        description=_description(mode_summary(options), durations_text(options), "", *notes),
+        colour=STOPPED_COLOUR,
+    )
+
+
 def initial_bars(options: DemoOptions) -> str:
     """Return the progress bars before any task exists."""
     return render_progress((), 0.0, mode=options.mode, expected=len(options.durations))
@@ -421,9 +430,8 @@ class DemoCog(commands.Cog):
                 self._views.discard(view)
             guess = view.choice
             if self._closing:
-                embed = progress_embed(
-                    options, initial_bars(options), notes=[f"⏹ **Demo stopped**: {SHUTDOWN_NOTE}."]
-                )
+                stopped = f"⏹ **Demo stopped** before it started: {SHUTDOWN_NOTE}."
+                embed = not_started_embed(options, [stopped])
                 with contextlib.suppress(discord.HTTPException):
                     await interaction.edit_original_response(embed=embed, view=None)
                 return
@@ -444,7 +452,7 @@ class DemoCog(commands.Cog):
                 reservation=reservation,
             )
         except UserError as exc:
-            embed = progress_embed(options, initial_bars(options), notes=[*notes, f"⚠️ {exc}"])
+            embed = not_started_embed(options, [*notes, f"⚠️ {exc}"])
             with contextlib.suppress(discord.HTTPException):
                 await interaction.edit_original_response(embed=embed, view=None)
             return

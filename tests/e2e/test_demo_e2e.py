@@ -573,6 +573,27 @@ async def test_shutdown_mid_demo_says_the_demo_was_stopped(
     fake_discord.assert_clean()
 
 
+async def test_shutdown_while_a_demo_waits_for_its_prediction_says_it_never_started(
+    fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
+) -> None:
+    """Closing the bot before the prediction is answered: the message says the demo was
+    stopped before it started, with no "running" title and no progress bars."""
+    async with demobot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        interaction = await fake_discord.slash("demo", {**SHORT_PARALLEL, "predict": True})
+        question = await answered(fake_discord, interaction)
+        assert question.buttons()
+        asked = question.revisions
+    message = fake_discord.original_message(interaction)
+    assert message is not None
+    assert message.revisions > asked
+    assert message.embeds[0]["title"] == "Demo: parallel · not started"
+    assert "⏹ **Demo stopped** before it started: the bot is shutting down." in message.text
+    assert "running" not in message.text
+    assert "░" not in message.text and "0%" not in message.text
+    assert message.buttons() == []
+    fake_discord.assert_clean()
+
+
 def final_edit(request: Request) -> bool:
     """Pick the demo's final edit: the one that uploads the chart."""
     return request.method == "PATCH" and request.path.endswith("/@original") and bool(request.files)
