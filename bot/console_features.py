@@ -183,6 +183,8 @@ def _play(session: ConsoleSession, console: Console, quiz: PersonalQuiz) -> Quiz
         console.write("(Practice: a review of the questions you missed; it does not count.)")
     elif quiz.practice:
         console.write("(Practice: your first completed run of this lesson is the one that counts.)")
+    if quiz.resumed and quiz.position:
+        console.write(f"Going on where you stopped: question {quiz.number} of {quiz.total}.")
     show = True
     while quiz.question is not None:
         if show:
@@ -196,7 +198,10 @@ def _play(session: ConsoleSession, console: Console, quiz: PersonalQuiz) -> Quiz
         while line == DROPPED or (line is not None and not line):  # Ctrl-C, or Enter alone
             line = console.read_line(prompt, leave=STOP_QUIZ)
         if line is None or line.lower() in {"q", "quit", "exit"}:
-            console.write("Quiz stopped. Answers you gave are saved.")
+            console.write(
+                "Quiz stopped. Answers you gave are saved; "
+                f"quiz {quiz.lesson.id} goes on from here."
+            )
             return None
         if line.lower() in {"h", "hint"}:
             console.write("💡 " + service.use_hint(quiz.run_id, session.user_id))
@@ -262,7 +267,7 @@ class QuizCommand:
                 except QuizNotFinishedError:  # stopped with q: it cannot be resumed here
                     raise UserError(
                         "Your last quiz was stopped before the end, so it has nothing to "
-                        "review. Type quiz retry to take it again."
+                        "review yet. Type quiz retry to go on with it."
                     ) from None
         else:
             lesson = console.resolve(args[0])

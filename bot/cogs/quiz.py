@@ -166,6 +166,10 @@ def summary_embed(summary: QuizSummary, lesson: Lesson) -> discord.Embed:
 
 
 BEHIND = "You already answered that question; the message now shows where your quiz is."
+RESUMED = (
+    "You left this quiz unfinished, so it goes on from question {number}: "
+    "the answers you gave stand."
+)
 
 
 def quiz_message(quiz: PersonalQuiz) -> tuple[list[discord.Embed], discord.ui.View]:
@@ -364,7 +368,8 @@ class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes o
             interaction.guild_id, interaction.user.id, display_name(interaction.user), found
         )
         embeds, view = quiz_message(quiz)
-        await show_deferred(interaction, embeds=embeds, view=view)
+        note = RESUMED.format(number=quiz.number) if quiz.resumed and quiz.position else None
+        await show_deferred(interaction, content=note, embeds=embeds, view=view)
 
     @app_commands.command(
         name="round", description="Run a timed quiz round in this channel (quiz masters)"

@@ -47,6 +47,8 @@ class PersonalQuiz:
     """A retry or review was started from this finished run: one, so a double tap starts one."""
     summary: QuizSummary | None = None
     last_used: float = 0.0
+    resumed: bool = False
+    """A start found this run unfinished and continued it (a front end says so)."""
 
     @property
     def position(self) -> int:

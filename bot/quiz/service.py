@@ -166,10 +166,24 @@ class QuizService:
     async def start_personal(
         self, guild_id: int | None, user_id: int, user_name: str, lesson: Lesson
     ) -> PersonalQuiz:
-        """Start a personal quiz; it is practice if the user already has a counted run."""
-        return await self._start(
-            "personal", _guild(guild_id), user_id, user_name, lesson, tuple(range(len(lesson.quiz)))
-        )
+        """Start a personal quiz; it is practice if the user already has a counted run.
+
+        A run of the lesson the user left unfinished is continued instead (its
+        ``resumed`` says so): after each answer the right one is shown, so a
+        fresh run that still counts would let anyone read the answers, walk
+        away, and score full marks on the next try.
+        """
+        guild = _guild(guild_id)
+        questions = tuple(range(len(lesson.quiz)))
+        quiz = await self._start("personal", guild, user_id, user_name, lesson, questions)
+        if not quiz.resumed:
+            return quiz
+        if quiz.finished:
+            # Every answer was in, but the close was not saved: close it now, and
+            # this start is the next run (practice, if that one counted).
+            await self._close_quiz(quiz, self._wall_ms())
+            return await self._start("personal", guild, user_id, user_name, lesson, questions)
+        return quiz
 
     async def _start(
         self,
@@ -179,13 +193,25 @@ class QuizService:
         user_name: str,
         lesson: Lesson,
         questions: tuple[int, ...],
+        *,
+        resume: bool = True,
     ) -> PersonalQuiz:
         self._forget_idle()
         run = RunStart(kind, guild, user_id, user_name, lesson.id, questions, self._wall_ms())
         if kind == "personal":
             # Practice if the user already has a counted run: the store checks as it
             # creates the run, so starting costs one round trip, not a read and a write.
-            run_id, practice = await self._store.start_personal_run(run)
+            run_id, practice, resumed = await self._store.start_personal_run(run, resume=resume)
+            if resumed:
+                try:
+                    quiz = await self.find_personal(run_id, user_id)
+                except QuizNotFoundError:
+                    # Not one that can be picked up (a reload changed its lesson): a new run.
+                    return await self._start(
+                        kind, guild, user_id, user_name, lesson, questions, resume=False
+                    )
+                quiz.resumed = True
+                return quiz
         else:
             run_id, practice = await self._store.start_run(run), True
         now = self._clock()
@@ -201,8 +227,8 @@ class QuizService:
             shown_at=now,
             last_used=now,
         )
-        self._personal[run_id] = quiz
-        return quiz
+        # setdefault: a second start that continued this run may have picked it up first.
+        return self._personal.setdefault(run_id, quiz)
 
     def _forget_idle(self) -> None:
         now = self._clock()
@@ -509,9 +535,16 @@ class QuizService:
         return await self._store.latest_personal_run(_guild(guild_id), user_id)
 
     async def retry(self, run_id: int, user_id: int) -> PersonalQuiz:
-        """Start the same lesson again for the owner of ``run_id`` (once per run)."""
+        """Start the same lesson again for the owner of ``run_id`` (once per run).
+
+        Like any start, it goes on with a run of the lesson left unfinished, this
+        one included, rather than open another.
+        """
         quiz = await self.find_personal(run_id, user_id)
-        if quiz.finished and quiz.summary is None:  # close what is left open first
+        if not quiz.finished:  # stopped part-way (the console's q): go on with it
+            quiz.resumed = True
+            return quiz
+        if quiz.summary is None:  # close what is left open first
             await self._close_quiz(quiz, self._wall_ms())
         lesson = self._served(quiz.lesson)
         with _following(quiz):

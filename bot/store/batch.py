@@ -102,6 +102,11 @@ INSERT INTO choice_counts (guild_id, lesson_id, question_index, choice, count)
 VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count
 """
 COMPLETED = "SELECT 1 FROM lesson_completions WHERE guild_id = ? AND user_id = ? AND lesson_id = ?"
+OPEN_PERSONAL = """
+SELECT id FROM quiz_runs
+WHERE guild_id = ? AND owner_id = ? AND lesson_id = ? AND kind = 'personal' AND finished_at IS NULL
+ORDER BY id DESC LIMIT 1
+"""
 OPEN_RUNS = """
 SELECT json_group_array(r.id) FROM json_each(?) AS j JOIN quiz_runs AS r
 ON r.id = j.value AND r.finished_at IS NULL
@@ -223,6 +228,8 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
     answers: list[AnswerRow] = []
     finishes: list[FinishRun] = []
     others: list[Op] = []
+    resumed: dict[int, int] = {}  # id(op) -> the unfinished run it continues
+    opened: dict[tuple[int, int, str], int] = {}  # personal runs this batch creates
     for op in ops:
         if type(op) is tuple:
             answers.append(op)
@@ -232,6 +239,13 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
             guilds[op.guild_id] = (op.guild_id, op.at)
         elif isinstance(op, StartRun):
             r = op.run
+            if op.resume and r.kind == "personal":
+                key = (r.guild_id, r.owner_id, r.lesson_id)
+                earlier = opened.get(key) or _open_personal_run(conn, key)
+                if earlier is not None:
+                    resumed[id(op)] = earlier
+                    continue
+                opened[key] = op.run_id
             runs.append(
                 (
                     op.run_id,
@@ -274,17 +288,24 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
         if type(op) is tuple:
             results.append(op[0])
         elif isinstance(op, StartRun):
+            run_id = resumed.get(id(op), op.run_id)
             if op.check_completion:
                 r = op.run
                 done = conn.execute(COMPLETED, (r.guild_id, r.owner_id, r.lesson_id)).fetchone()
-                results.append((op.run_id, done is not None))
+                results.append((run_id, done is not None, id(op) in resumed))
             else:
-                results.append(op.run_id)
+                results.append(run_id)
         elif isinstance(op, FinishRun):
             results.append(counted[id(op)])
         else:
             results.append(None)
     return results
+
+
+def _open_personal_run(conn: sqlite3.Connection, key: tuple[int, int, str]) -> int | None:
+    """Return the owner's latest unfinished personal run of the lesson in the guild, if any."""
+    row = conn.execute(OPEN_PERSONAL, key).fetchone()
+    return None if row is None else int(row[0])
 
 
 def _json_ids(conn: sqlite3.Connection, sql: str, rows: Sequence[Any]) -> set[int]:

@@ -268,20 +268,28 @@ class Store:
         """
         return cast(int, await self._start(run, check_completion=False))
 
-    async def start_personal_run(self, run: RunStart) -> tuple[int, bool]:
-        """Create a personal quiz run; return its id and whether its owner had completed the lesson.
+    async def start_personal_run(
+        self, run: RunStart, *, resume: bool = True
+    ) -> tuple[int, bool, bool]:
+        """Start a personal quiz run; return its id, whether its owner had completed the
+        lesson, and whether the run is an unfinished one of theirs, continued.
 
-        The check (a counted run of the lesson in the guild: the new run is
-        then practice) is made in the transaction that creates the run.
+        With ``resume``, an unfinished personal run of the owner's for the lesson
+        in the guild is continued rather than a second one opened. Both checks (a
+        counted run makes the new run practice) are made in the transaction that
+        creates the run, so two quick starts continue one run, not open two.
         """
-        run_id, completed = await self._start(run, check_completion=True)
-        return int(run_id), bool(completed)
+        run_id, completed, resumed = await self._start(run, check_completion=True, resume=resume)
+        return int(run_id), bool(completed), bool(resumed)
 
-    def _start(self, run: RunStart, *, check_completion: bool) -> asyncio.Future[Any]:
+    def _start(
+        self, run: RunStart, *, check_completion: bool, resume: bool = False
+    ) -> asyncio.Future[Any]:
         self._last_run_id += 1
         guild = None if run.guild_id in self._guilds else EnsureGuild(run.guild_id, run.started_at)
         user = self._user_op(run.owner_id, run.owner_name, run.started_at)
-        return self._submit(guild, user, StartRun(self._last_run_id, run, check_completion))
+        start = StartRun(self._last_run_id, run, check_completion, resume)
+        return self._submit(guild, user, start)
 
     async def set_round_state(
         self, run_id: int, *, message_id: int | None, current_question: int | None

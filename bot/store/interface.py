@@ -29,7 +29,9 @@ class QuizStore(Protocol):
 
     async def start_run(self, run: RunStart) -> int: ...
 
-    async def start_personal_run(self, run: RunStart) -> tuple[int, bool]: ...
+    async def start_personal_run(
+        self, run: RunStart, *, resume: bool = True
+    ) -> tuple[int, bool, bool]: ...
 
     async def set_round_state(
         self, run_id: int, *, message_id: int | None, current_question: int | None

@@ -45,14 +45,17 @@ class EnsureGuild:
 class StartRun:
     """Create a quiz run with an id chosen by the store.
 
-    With ``check_completion`` the result is ``(run_id, completed)``: whether the
-    owner already had a counted run of the lesson in the guild, read in the
-    same transaction.
+    With ``check_completion`` the result is ``(run_id, completed, resumed)``:
+    whether the owner already had a counted run of the lesson in the guild, read
+    in the same transaction, and (with ``resume``) whether an unfinished
+    personal run of theirs was found for the lesson, whose id is then returned
+    and no new run is created.
     """
 
     run_id: int
     run: RunStart
     check_completion: bool = False
+    resume: bool = False
 
 
 @pickled_by_fields

@@ -433,6 +433,29 @@ async def test_a_quiz_that_could_not_be_shown_takes_its_thinking_placeholder_dow
     fake_discord.assert_clean()
 
 
+async def test_a_second_quiz_start_goes_on_with_the_unfinished_one(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+) -> None:
+    """A wrong answer shows the right one; /quiz start again continues that run, so its
+    score stays what was earned instead of a fresh counted run with full marks."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite") as bot:
+        message, run = await start_quiz(fake_discord)
+        message = await press(fake_discord, message, quiz_id(run, 0, "aB"))  # wrong: A is right
+        assert "question 2 of 3" in message.text
+        again, same = await start_quiz(fake_discord)
+        assert same == run and again.id != message.id
+        assert "left this quiz unfinished, so it goes on from question 2" in again.text
+        assert "question 2 of 3" in again.text
+        again = await answer_all(fake_discord, again, run, "BC", first=1)
+        assert "200 / 300 points" in again.text and "counts for the leaderboard" in again.text
+        assert bot.services.quiz is not None
+        board = await bot.services.quiz.leaderboard(fake_discord.guild.id)
+        assert [(e.user_id, e.points) for e in board] == [(fake_discord.member.user.id, 200)]
+    fake_discord.assert_clean()
+
+
 async def test_a_private_quiz_is_seen_by_its_taker_only(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:

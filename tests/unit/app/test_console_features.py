@@ -72,11 +72,13 @@ def test_retry_after_stopping_part_way(tmp_path: Path) -> None:
     out = _run(
         settings, f"quiz {SEED}\nA\nB\nC\nquiz retry\nA\nq\nquiz review\nquiz retry\nq\nquit\n"
     )
+    flat = " ".join(out.split())
     assert out.count("3 questions.") == 3
-    assert "stopped before the end, so it has nothing to review. Type quiz retry" in " ".join(
-        out.split()
-    )
+    assert "stopped before the end, so it has nothing to review yet. Type quiz retry" in flat
+    assert "Going on where you stopped: question 2 of 3." in flat  # not a third run
     assert "already started" not in out
+    with sqlite3.connect(tmp_path / "local.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM quiz_runs").fetchone()[0] == 2
 
 
 def test_quiz_garbage_and_quit_midway(tmp_path: Path) -> None:
@@ -84,7 +86,9 @@ def test_quiz_garbage_and_quit_midway(tmp_path: Path) -> None:
     settings = Settings(database_path=tmp_path / "local.db")
     out = _run(settings, f"quiz {SEED}\nZ\n\x1b[A\nA\nq\nquiz nosuchlesson\nquit\n")
     assert "Traceback" not in out
-    assert "Quiz stopped. Answers you gave are saved." in out
+    assert f"Quiz stopped. Answers you gave are saved; quiz {SEED} goes on from here." in " ".join(
+        out.split()
+    )
     assert "There is no lesson called 'nosuchlesson'" in out
     with sqlite3.connect(tmp_path / "local.db") as db:
         assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 1

@@ -101,17 +101,40 @@ async def test_first_completed_run_counts_later_runs_are_practice(
     assert [(e.user_id, e.points) for e in board] == [(ANN, 300)]
 
 
-async def test_first_to_complete_counts_when_two_runs_overlap(
+async def test_a_quiz_left_unfinished_is_continued_not_started_again(
     service: QuizService, lesson: Lesson
 ) -> None:
-    """Of two runs started before either finished, the one completed first is the one counted."""
-    slow = await service.start_personal(GUILD, ANN, "Ann", lesson)
-    fast = await service.start_personal(GUILD, ANN, "Ann", lesson)
-    await take(service, fast.run_id, ANN, "AAA")
-    await take(service, slow.run_id, ANN, "ABC")
-    assert fast.summary is not None and fast.summary.counts_for_leaderboard
-    assert slow.summary is not None and not slow.summary.counts_for_leaderboard
-    assert [e.points for e in await service.leaderboard(GUILD)] == [100]
+    """Each answer shows the right one; a new start after a wrong answer continues the same
+    run, so walking away and starting over cannot earn full marks on a counted run."""
+    first = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    wrong = await service.answer(first.run_id, ANN, "D")
+    assert not wrong.correct and wrong.correct_choice.letter == "A"  # the answer is out
+    again = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    assert again is first and again.resumed and again.position == 1 and not again.practice
+    await take(service, again.run_id, ANN, "BC")
+    assert again.summary is not None and again.summary.counts_for_leaderboard
+    assert [e.points for e in await service.leaderboard(GUILD)] == [200]
+    practice = await service.start_personal(GUILD, ANN, "Ann", lesson)  # finished: a new run
+    assert practice.run_id != first.run_id and practice.practice and not practice.resumed
+
+
+async def test_a_quiz_continued_after_a_restart_keeps_its_answers(
+    service: QuizService, store: Store, clock: FakeClock, lesson: Lesson
+) -> None:
+    """The unfinished run is found in the database when the service no longer holds it."""
+    first = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, first.run_id, ANN, "A")
+    after = restarted(store, clock, lesson)
+    again = await after.start_personal(GUILD, ANN, "Ann", lesson)
+    assert (again.run_id, again.resumed, again.position, again.points) == (
+        first.run_id,
+        True,
+        1,
+        (100,),
+    )
+    lost = restarted(store, clock)  # its lesson cannot be found: a new run, not an error
+    fresh = await lost.start_personal(GUILD, ANN, "Ann", lesson)
+    assert fresh.run_id != first.run_id and not fresh.resumed
 
 
 async def test_wrong_user_cannot_press_a_personal_quiz(
@@ -453,7 +476,7 @@ async def test_a_finished_run_leads_to_one_retry_or_review(
     await take(service, quiz.run_id, ANN, "B" * quiz.total)
     real = store.start_personal_run
 
-    async def failing(run: object) -> tuple[int, bool]:
+    async def failing(run: object, **kwargs: object) -> tuple[int, bool, bool]:
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(store, "start_personal_run", failing)
@@ -469,7 +492,8 @@ async def test_a_finished_run_leads_to_one_retry_or_review(
     assert isinstance(second, AlreadyFollowedError)
     with pytest.raises(AlreadyFollowedError):
         await service.review_missed(quiz.run_id, ANN)
-    again = await service.retry(first.run_id, ANN)  # the new run leads to its own
+    await take(service, first.run_id, ANN, "B" * first.total)
+    again = await service.retry(first.run_id, ANN)  # the new run, finished, leads to its own
     assert again.run_id not in (quiz.run_id, first.run_id)
 
 

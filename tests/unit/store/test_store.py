@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -207,20 +208,46 @@ async def test_a_personal_run_learns_at_its_start_whether_the_lesson_was_done(
 ) -> None:
     """start_personal_run says whether a counted run exists, as of its own transaction."""
     run = RunStart("personal", GUILD, 1, "ann", "lesson", (0,), 0)
-    first, done_before = await store.start_personal_run(run)
-    assert not done_before
+    first, done_before, resumed = await store.start_personal_run(run)
+    assert not done_before and not resumed
     player = PlayerTotals(1, 100, 1, 1, ((0, True),))
     assert await store.finish_run(RunFinish(first, "personal", GUILD, "lesson", 1, 0, 5, (player,)))
-    second, done_before = await store.start_personal_run(run)
-    assert done_before and second > first
+    second, done_before, resumed = await store.start_personal_run(run)
+    assert done_before and second > first and not resumed
     assert await store.has_completed(GUILD, 1, "lesson")
-    _, other_lesson_done = await store.start_personal_run(
+    _, other_lesson_done, _ = await store.start_personal_run(
         RunStart("personal", GUILD, 1, "ann", "other", (0,), 0)
     )
     assert not other_lesson_done
     await store.reset_scores(GUILD)
-    _, done_before = await store.start_personal_run(run)
-    assert not done_before
+    third, done_before, resumed = await store.start_personal_run(run)
+    assert not done_before and (third, resumed) == (second, True)  # second is unfinished
+
+
+async def test_a_personal_start_continues_the_owners_unfinished_run_of_the_lesson(
+    store: Store,
+) -> None:
+    """An unfinished run is continued, also by two starts in one batch; not another
+    user's, lesson's or server's, not a review; and not when asked for a new one."""
+    run = RunStart("personal", GUILD, 1, "ann", "lesson", (0, 1), 0)
+    (a, _, a_resumed), (b, _, b_resumed) = await asyncio.gather(
+        store.start_personal_run(run), store.start_personal_run(run)
+    )
+    assert a == b and (a_resumed, b_resumed) == (False, True)
+    others = [
+        dataclasses.replace(run, owner_id=2),
+        dataclasses.replace(run, lesson_id="other"),
+        dataclasses.replace(run, guild_id=GUILD + 1),
+    ]
+    for other in others:
+        run_id, _, resumed = await store.start_personal_run(other)
+        assert run_id != a and not resumed
+    review = await store.start_run(dataclasses.replace(run, kind="review"))
+    assert review != a
+    fresh, _, resumed = await store.start_personal_run(run, resume=False)
+    assert fresh > a and not resumed
+    latest, _, resumed = await store.start_personal_run(run)
+    assert (latest, resumed) == (fresh, True)  # the latest unfinished one
 
 
 async def test_a_reset_lost_with_its_writer_is_sent_again(
@@ -228,7 +255,7 @@ async def test_a_reset_lost_with_its_writer_is_sent_again(
 ) -> None:
     """The writer dies after committing a reset: it is sent once more (it is idempotent)."""
     player = PlayerTotals(1, 100, 1, 1, ((0, True),))
-    run, _ = await store.start_personal_run(
+    run, _, _ = await store.start_personal_run(
         RunStart("personal", GUILD, 1, "ann", "lesson", (0,), 0)
     )
     await store.finish_run(RunFinish(run, "personal", GUILD, "lesson", 1, 0, 5, (player,)))

@@ -1,0 +1,12 @@
+-- 0005_open_personal_runs
+-- revises: 0004_lessons_done
+-- date: 2026-11-25
+-- reason: /quiz start of a lesson whose quiz the user left unfinished now
+--         continues that run instead of opening a second one: a learner
+--         could otherwise read every right answer (shown after each answer),
+--         walk away, and take a fresh run that counts, with full marks.
+--         Starting a quiz looks the unfinished run up; this index keeps that
+--         look-up to the few open runs, not every run ever taken.
+
+CREATE INDEX quiz_runs_open_personal ON quiz_runs (guild_id, owner_id, lesson_id, id)
+WHERE kind = 'personal' AND finished_at IS NULL;
