@@ -303,6 +303,20 @@ def _task_labels(tasks: Sequence[str], short: bool) -> tuple[tuple[str, ...], li
     return labels, legend
 
 
+def _without_shared_last_word(tasks: Sequence[str]) -> tuple[str, ...] | None:
+    """Return the task names without a last word they all share, if that leaves them distinct.
+
+    The seed's columns are "Task 1 Status" and "Task 2 Status": on a phone,
+    "Task 1" and "Task 2" keep the statuses as whole words, where symbols
+    with a legend would be the next step down.
+    """
+    words = [name.split() for name in tasks]
+    if len(words) < 2 or any(len(w) < 2 for w in words) or len({w[-1] for w in words}) != 1:
+        return None
+    trimmed = tuple(" ".join(w[:-1]) for w in words)
+    return trimmed if len(set(trimmed)) == len(trimmed) else None
+
+
 def _legend(entries: Sequence[str], width: int) -> list[str]:
     if not entries:
         return []
@@ -421,6 +435,9 @@ def compact_table(
     if not rows:
         return None
     attempts = [_Layout(tuple(tasks), None, sep)]
+    trimmed = _without_shared_last_word(tasks)
+    if trimmed is not None:
+        attempts.append(_Layout(trimmed, None, sep))  # "Task 1 Status" -> "Task 1", whole words
     if abbreviate and tasks:
         symbols = status_symbols(s for r in rows for s in r.statuses)
         if symbols is not None:

@@ -63,7 +63,7 @@ def test_show_with_prefix_and_every_mode() -> None:
 def test_show_narrow_table() -> None:
     """'narrow' gives the phone-sized table."""
     _, out = drive("show node table narrow\n")
-    assert "Step 3 · Call task2()\n  Task 1: Finished | Task 2: Started" in out
+    assert "Step 3 · Call task2()\n  Task 1 Status: Finished\n  Task 2 Status: Started" in out
 
 
 def test_bare_lesson_id_shows_overview() -> None:

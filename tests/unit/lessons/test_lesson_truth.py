@@ -357,8 +357,8 @@ function instrumented(name, ms) {
     events.push([name, "Finished"]);
   };
 }
-const task1 = instrumented("Task 1", 5);
-const task2 = instrumented("Task 2", 15);
+const task1 = instrumented("Task 1 Status", 5);
+const task2 = instrumented("Task 2 Status", 15);
 %(source)s
 (async () => {
   const runs = {};
@@ -411,8 +411,8 @@ def test_seed_lesson_matches_a_real_node_run() -> None:
     check_table_and_tracker(
         truth,
         lambda state: {
-            "task1Status": state.statuses["Task 1"],
-            "task2Status": state.statuses["Task 2"],
+            "task1Status": state.statuses["Task 1 Status"],
+            "task2Status": state.statuses["Task 2 Status"],
         },
     )
     both_started = next(
@@ -420,14 +420,14 @@ def test_seed_lesson_matches_a_real_node_run() -> None:
     )
     assert "await task1();" in source
     no_await = run_node(source.replace("await task1();", "task1();"), tasks, node)["sequential"]
-    task2_start = next(s for s in no_await.states if s.statuses["Task 2"] == "Started")
+    task2_start = next(s for s in no_await.states if s.statuses["Task 2 Status"] == "Started")
     check_quiz(
         truth,
         {
-            0: f"Step {truth.first_step(range(1, 6), 'Task 2', 'Started')}",
+            0: f"Step {truth.first_step(range(1, 6), 'Task 2 Status', 'Started')}",
             1: f"Step {both_started}",
             2: "Task2 starts immediately after task1 starts"
-            if task2_start.statuses["Task 1"] == "Started"
+            if task2_start.statuses["Task 1 Status"] == "Started"
             else "Task2 waits for task1 to finish",
         },
     )

@@ -64,11 +64,11 @@ def test_seed_loads_with_exact_table() -> None:
         (8, "Parallel done", "Finished", "Finished", "Both tasks done together"),
     ]
     got = [
-        (r.step, r.action, r.statuses["Task 1"], r.statuses["Task 2"], r.notes)
+        (r.step, r.action, r.statuses["Task 1 Status"], r.statuses["Task 2 Status"], r.notes)
         for r in lesson.table.rows
     ]
     assert got == expected
-    assert lesson.table.tasks == ("Task 1", "Task 2")
+    assert lesson.table.tasks == ("Task 1 Status", "Task 2 Status")  # the seed's headings
     assert lesson.table.footnote == "Execution stops after both tasks finish in each approach."
 
 

@@ -128,7 +128,7 @@ def test_table_wide_is_aligned_monospace() -> None:
 def test_table_narrow_is_one_block_per_step() -> None:
     """The narrow table gives each step its own short block."""
     text = "\n".join(render(SEED, "table", narrow=True))
-    assert "Step 3 · Call task2()\n  Task 1: Finished | Task 2: Started\n" in text
+    assert "Step 3 · Call task2()\n  Task 1 Status: Finished\n  Task 2 Status: Started\n" in text
     longest = max(len(line) for line in text.split("\n") if not line.startswith("##"))
     assert longest <= 60
 
@@ -152,7 +152,8 @@ def test_phone_table_fits_and_keeps_every_cell_and_note(lesson_id: str) -> None:
 
 
 def test_phone_table_of_the_seed_keeps_whole_status_words() -> None:
-    """The seed's two tasks fit as whole words, notes indented under their row."""
+    """The seed's two tasks fit as whole words (their shared "Status" dropped), notes indented
+    under their row."""
     [page] = render(SEED, "table", width=PHONE_WIDTH, heading=False)
     body = block_lines(page)
     assert body[0] == "Step | Action                   | Task 1   | Task 2"
@@ -224,11 +225,11 @@ def test_phone_trace_of_the_seed_turns_the_row_on_its_side() -> None:
     """The seed's rows do not all fit one line, so each step lists its cells down the side."""
     text = render_trace_step(SEED, 3, width=PHONE_WIDTH, heading=False)
     assert block_lines(text)[:5] == [
-        "Step   | 3",
-        "Action | Call task2()",
-        "Task 1 | Finished",
-        "Task 2 | Started",
-        "Notes  | Sequential: task2 starts after task1",
+        "Step          | 3",
+        "Action        | Call task2()",
+        "Task 1 Status | Finished",
+        "Task 2 Status | Started",
+        "Notes         | Sequential: task2 starts after task1",
     ]
     assert "**Tracker** (After Step 3)\n```text\nVariable    | Value\n" in text
     assert "task2Status | Started" in text
