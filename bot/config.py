@@ -36,9 +36,13 @@ def default_data_dir() -> Path:
     """Return where the database lives when no path is configured.
 
     ``$XDG_DATA_HOME/studybot`` (or ``~/.local/share/studybot``) keeps the data
-    out of the source checkout and survives a reinstall.
+    out of the source checkout and survives a reinstall. A relative
+    ``XDG_DATA_HOME`` is ignored, as the XDG spec says: it would move the
+    database with the working directory.
     """
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    base = os.environ.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(base):
+        base = str(Path.home() / ".local" / "share")
     return Path(base) / "studybot"
 
 

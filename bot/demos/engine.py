@@ -29,7 +29,7 @@ from bot.demos.model import (
     default_durations,
 )
 from bot.demos.scenarios import SCENARIOS, Tracer
-from bot.errors import OptionError, code_span
+from bot.errors import OptionError, clip, code_span
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,10 @@ def _check_duration(name: str, value: float) -> float:
     except (TypeError, ValueError):
         raise OptionError(f"{name} must be a number of seconds, like 1.5.") from None
     if not math.isfinite(seconds) or not MIN_DURATION <= seconds <= MAX_DURATION:
+        given = clip(_format_seconds(seconds), 20)
         raise OptionError(
             f"{name} must be between {_format_seconds(MIN_DURATION)} and "
-            f"{_format_seconds(MAX_DURATION)} seconds (you gave {str(value)[:20]})."
+            f"{_format_seconds(MAX_DURATION)} seconds (you gave {given})."
         )
     return round(seconds, 3)
 

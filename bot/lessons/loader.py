@@ -600,7 +600,7 @@ def _read_text(path: Path, file: str) -> str:
             data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         # A name without .yaml/.yml was most likely meant as a folder of lessons.
-        what = "no such file" if has_lesson_suffix(path) else "no such folder"
+        what = "no such file" if has_lesson_suffix(path) else "no such file or folder"
         raise LessonFileError([Problem(file, "", what)]) from None
     except IsADirectoryError:
         raise LessonFileError([Problem(file, "", "is a directory, not a lesson file")]) from None

@@ -20,6 +20,14 @@ def test_defaults_need_no_configuration() -> None:
     assert settings.log_level == "INFO"
 
 
+def test_a_relative_xdg_data_home_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The XDG spec ignores a relative XDG_DATA_HOME: it would move with the working folder."""
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/data")
+    assert config.default_data_dir() == Path.home() / ".local" / "share" / "studybot"
+    monkeypatch.setenv("XDG_DATA_HOME", "/srv/data")
+    assert config.default_data_dir() == Path("/srv/data/studybot")
+
+
 def test_environment_overrides_yaml_file(tmp_path: Path) -> None:
     """A YAML file provides values and the environment wins over it."""
     config = tmp_path / "studybot.yaml"

@@ -165,7 +165,9 @@ async def test_every_mode_completes_and_leaves_no_task_behind(mode: str) -> None
 @pytest.mark.parametrize(
     ("durations", "message"),
     [
-        ([0.01, 1.0], "task1 must be between 0.05 and 10 seconds"),
+        ([0.01, 1.0], r"task1 must be between 0.05 and 10 seconds \(you gave 0.01\)"),
+        ([0, 1.0], r"\(you gave 0\)\.$"),
+        ([1e9, 1.0], r"\(you gave 1e\+09\)\.$"),
         ([1.0, 11], "task2 must be between 0.05 and 10 seconds"),
         ([float("nan"), 1.0], "task1 must be between"),
         ([1.0] * 9, "at most 8 tasks"),

@@ -184,7 +184,7 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
     assert problems_of(tmp_path / "nope.yaml") == ["no such file"]
     assert problems_of(tmp_path / "nope.YML") == ["no such file"]
     assert [str(p) for p in load_lessons([tmp_path / "nope"]).problems] == [
-        f"{tmp_path / 'nope'}: no such folder"
+        f"{tmp_path / 'nope'}: no such file or folder"
     ]
     assert problems_of(tmp_path) == ["is a directory, not a lesson file"]
 
