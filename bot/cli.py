@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import sqlite3
 import sys
@@ -177,15 +178,20 @@ def _remove_new_paths(paths: list[Path]) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.demos.terminal import run_terminal_demo
+    from bot.demos.terminal import fitted_width, run_terminal_demo
 
     given = [args.task1, args.task2, args.task3, args.task4]
     durations = given if any(d is not None for d in given) else None  # None: each default
-    return asyncio.run(
-        run_terminal_demo(
-            args.mode, durations, as_json=args.json, out=sys.stdout, predict=args.predict
-        )
+    columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    demo = run_terminal_demo(
+        args.mode,
+        durations,
+        as_json=args.json,
+        out=sys.stdout,
+        predict=args.predict,
+        width=fitted_width(columns),
     )
+    return asyncio.run(demo)
 
 
 def _cmd_sync(args: argparse.Namespace, settings: Settings) -> int:

@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.console import DROPPED, Console, ConsoleCommand
 from bot.demos.engine import validate_options
 from bot.demos.model import MODES as DEMO_MODES
-from bot.demos.terminal import run_terminal_demo
+from bot.demos.terminal import fitted_width, run_terminal_demo
 from bot.errors import OptionError, UserError, clip
 from bot.lessons.library import LessonLibrary
 from bot.lessons.model import Lesson
@@ -123,7 +123,11 @@ def _demo(session: ConsoleSession, console: Console, args: list[str]) -> None:
     # Check the options here so a mistake reads as a console message, not a CLI one.
     mode = validate_options(args[0], durations or None).mode  # 'COMPARE' and 'comp' too
     try:
-        session.run(run_terminal_demo(mode, durations or None, as_json=False, out=console.stdout))
+        width = fitted_width(console.width if console.is_terminal else None)
+        demo = run_terminal_demo(
+            mode, durations or None, as_json=False, out=console.stdout, width=width
+        )
+        session.run(demo)
     except KeyboardInterrupt:
         console.write("\nDemo stopped.")
 

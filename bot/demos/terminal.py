@@ -14,13 +14,27 @@ from typing import TextIO
 from bot.demos.engine import DemoHandle, start_demo, validate_options
 from bot.demos.model import DemoEvent
 from bot.demos.prediction import ask_prediction, judge_prediction, parse_guess
-from bot.demos.report import render_event, render_report, run_as_dict
+from bot.demos.report import TERMINAL_WIDTH, render_event, render_report, run_as_dict
 from bot.errors import UserError
 from bot.plaintext import terminal_text
 
 EXIT_OK = 0
 EXIT_NOT_COMPLETED = 1
 EXIT_USAGE = 2
+
+
+MIN_TERMINAL_WIDTH = 40
+
+
+def fitted_width(columns: int | None) -> int:
+    """Return the width a report should fit in a terminal of ``columns`` (None: not a terminal).
+
+    A narrow terminal gets its own width, down to a floor where the tables
+    still have room; a wide one, or a pipe, the report's usual width.
+    """
+    if columns is None:
+        return TERMINAL_WIDTH
+    return max(MIN_TERMINAL_WIDTH, min(columns, TERMINAL_WIDTH))
 
 
 async def run_terminal_demo(
@@ -30,6 +44,7 @@ async def run_terminal_demo(
     as_json: bool,
     out: TextIO,
     predict: str | None = None,
+    width: int = TERMINAL_WIDTH,
 ) -> int:
     """Run one demo, printing live progress and the report to ``out``; return an exit code.
 
@@ -38,6 +53,7 @@ async def run_terminal_demo(
     friendly message to stderr and returns 2; a cancelled or timed-out run
     returns 1. If ``out`` is a pipe whose reader has gone (``| head``), the run
     is cancelled and ``BrokenPipeError`` raised, for the command line to end quietly.
+    Text lines fit in ``width`` columns (a narrow terminal's own width).
     """
     try:
         options = validate_options(mode, durations)
@@ -55,7 +71,7 @@ async def run_terminal_demo(
         if event.kind == "created" or reader_gone:
             return
         try:
-            out.write(render_event(event) + "\n")
+            out.write(terminal_text(render_event(event), width) + "\n")
             out.flush()
         except BrokenPipeError:  # `studybot demo compare | head`: nobody reads any more
             reader_gone = True
@@ -69,7 +85,7 @@ async def run_terminal_demo(
         out.write(f"Demo {options.mode} ({durations_text})\n")
         if predict is not None:
             question = ask_prediction(options)
-            out.write(terminal_text(f"{question.prompt} You predicted: {predict}") + "\n")
+            out.write(terminal_text(f"{question.prompt} You predicted: {predict}", width) + "\n")
         out.write("\n")
         out.flush()
     handle = start_demo(options, None if as_json else show)
@@ -87,7 +103,7 @@ async def run_terminal_demo(
             }
         out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:
-        out.write("\n" + terminal_text(render_report(run)) + "\n")
+        out.write("\n" + terminal_text(render_report(run, width), width) + "\n")
         if verdict is not None:
             out.write("\n" + verdict.message + "\n")
     out.flush()
