@@ -51,6 +51,9 @@ class ConsoleCommand:
     handler: Handler
     usage: str = ""
     aliases: tuple[str, ...] = field(default=())
+    max_args: int | None = None
+    """The most words it takes after its name (None: any number, or it checks them itself).
+    A word too many is refused with the usage, never silently dropped."""
 
 
 def _fit(console: Console) -> int | None:
@@ -203,6 +206,10 @@ class Console:
             if command is None:
                 self._unknown(name, args)
                 return
+            if command.max_args is not None and len(args) > command.max_args:
+                extra = clip(" ".join(args[command.max_args :]), 40)
+                usage = command.usage or command.name
+                raise UserError(f"'{command.name}' does not take '{extra}'. Use: {usage}")
             command.handler(self, args)
         except UserError as exc:
             self.write(str(exc))
@@ -323,7 +330,7 @@ def _show(console: Console, args: list[str]) -> None:
     if not args:
         raise UserError("Which lesson? Use: show <lesson> [mode], e.g. show node table.")
     if len(args) > 2:
-        raise UserError("Too many words. Use: show <lesson> [mode] [narrow].")
+        raise UserError("Too many words. Use: show <lesson> [mode] [narrow|wide].")
     lesson = console.resolve(args[0])
     mode = args[1].lower() if len(args) > 1 else "overview"
     if mode not in MODES:
@@ -427,15 +434,18 @@ def _trace(console: Console, args: list[str]) -> None:
 
 def _builtin_commands() -> list[ConsoleCommand]:
     return [
-        ConsoleCommand("help", "show the commands (or help <command>)", _help, "help [command]"),
+        ConsoleCommand(
+            "help", "show the commands (or help <command>)", _help, "help [command]", max_args=1
+        ),
         ConsoleCommand("list", "list the lessons (optionally matching text)", _list, "list [text]"),
         ConsoleCommand(
             "show",
             "show a lesson in a mode (overview if left out)",
             _show,
-            "show <lesson> [mode] [narrow]",
+            "show <lesson> [mode] [narrow|wide]",
+            max_args=3,
         ),
-        ConsoleCommand("modes", "list the modes a lesson can be shown in", _modes),
+        ConsoleCommand("modes", "list the modes a lesson can be shown in", _modes, max_args=0),
         ConsoleCommand(
             "trace",
             "walk a lesson's execution table step by step",
@@ -444,7 +454,7 @@ def _builtin_commands() -> list[ConsoleCommand]:
         ),
         # No 'q': in the trace and the quiz q leaves them, and one q too many must
         # not end studybot.
-        ConsoleCommand("quit", "leave studybot", _quit, aliases=("exit",)),
+        ConsoleCommand("quit", "leave studybot", _quit, aliases=("exit",)),  # always leaves
     ]
 
 

@@ -347,6 +347,7 @@ def feature_commands(session: ConsoleSession) -> list[ConsoleCommand]:
             "take a lesson's quiz (scores saved locally)",
             QuizCommand(session),
             "quiz <lesson> | quiz retry | quiz review",
+            max_args=1,
         ),
         ConsoleCommand(
             "leaderboard",
@@ -359,5 +360,6 @@ def feature_commands(session: ConsoleSession) -> list[ConsoleCommand]:
             "stats",
             "your progress: lessons done, accuracy, streak",
             lambda console, args: _stats(session, console, args),
+            max_args=0,
         ),
     ]

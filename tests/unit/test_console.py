@@ -39,7 +39,7 @@ def test_banner_lists_lessons_and_what_to_try() -> None:
 def test_help_list_and_modes() -> None:
     """help lists the commands, list shows lessons with their language, modes lists modes."""
     _, out = drive("help\nhelp trace\nlist gather\nmodes\nquit\n")
-    assert "show <lesson> [mode] [narrow]" in out
+    assert "show <lesson> [mode] [narrow|wide]" in out
     assert "trace <lesson> [step]: walk a lesson's execution table step by step" in out
     assert "python-gather-failures" in out and "Python asyncio · ~12 min" in out
     assert "Modes: overview, flow, code, table, tracker, moments, snapshot, transcript" in out
@@ -231,6 +231,15 @@ def test_a_long_name_echoed_back_says_it_was_cut() -> None:
     out = " ".join(out.split())  # the console wraps long lines
     assert f"There is no lesson called '{'x' * 79}…'." in out
     assert f"Unknown command 'zz{'x' * 37}…'." in out
+
+
+def test_a_word_too_many_is_refused_with_the_usage() -> None:
+    """Extra words are not silently dropped: the command says what it takes."""
+    _, out = drive("show node table wide extra\nmodes node\nhelp show me\n")
+    assert "'show' does not take 'extra'. Use: show <lesson> [mode] [narrow|wide]" in out
+    assert "'modes' does not take 'node'. Use: modes" in out
+    assert "'help' does not take 'me'. Use: help [command]" in out
+    assert "Execution table" not in out
 
 
 def test_empty_library_still_helps() -> None:

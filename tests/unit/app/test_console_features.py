@@ -181,3 +181,12 @@ def test_a_database_held_by_another_process_is_named_as_such(tmp_path: Path) -> 
         unlock_database(held)
     assert "another studybot process" in out and "is using it" in out
     assert "a file you can write" not in out
+
+
+def test_quiz_and_stats_refuse_a_word_too_many(tmp_path: Path) -> None:
+    """'quiz node extra' and 'stats someone' say what they take instead of ignoring a word."""
+    settings = Settings(database_path=tmp_path / "local.db")
+    out = " ".join(_run(settings, "quiz node extra\nstats someone\nquit\n").split())
+    assert "'quiz' does not take 'extra'. Use: quiz <lesson> | quiz retry | quiz review" in out
+    assert "'stats' does not take 'someone'. Use: stats" in out
+    assert "answer [" not in out  # no quiz was started
