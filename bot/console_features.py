@@ -202,10 +202,10 @@ def _play(session: ConsoleSession, console: Console, quiz: PersonalQuiz) -> Quiz
         while line == DROPPED or (line is not None and not line):  # Ctrl-C, or Enter alone
             line = console.read_line(prompt, leave=STOP_QUIZ)
         if line is None or line.lower() in {"q", "quit", "exit"}:
-            console.write(
-                "Quiz stopped. Answers you gave are saved; "
-                f"quiz {quiz.lesson.id} goes on from here."
-            )
+            # A review goes on with quiz retry (it is the latest run); quiz <lesson>
+            # would go on with the lesson's own quiz, not the review.
+            again = "quiz retry" if quiz.kind == "review" else f"quiz {quiz.lesson.id}"
+            console.write(f"Quiz stopped. Answers you gave are saved: type {again} to go on.")
             return None
         if line.lower() in {"h", "hint"}:
             console.write("💡 " + service.use_hint(quiz.run_id, session.user_id))

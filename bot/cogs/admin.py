@@ -90,8 +90,9 @@ def stats_fields(lesson: Lesson, stats: list[QuestionStats]) -> list[tuple[str, 
             lines.append(
                 f"{mark} **{choice.letter}** {shorten(choice.text, 60)} — {chosen} ({share})"
             )
-        answers = f"{total} answer{'' if total == 1 else 's'}"
-        fields.append((f"Q{index + 1}. {question.prompt} ({answers})", "\n".join(lines)))
+        # The count leads the value: a long prompt is cut at the field name's 256 characters.
+        answers = f"*{total} answer{'' if total == 1 else 's'}*"
+        fields.append((f"Q{index + 1}. {question.prompt}", "\n".join([answers, *lines])))
     return fields
 
 
@@ -266,6 +267,7 @@ class AdminCog(
         assert interaction.guild_id is not None  # guild_only
         service = quiz_service(self.bot)
         found = self.bot.library.resolve(lesson)
+        await interaction.response.defer(ephemeral=True, thinking=True)  # a read comes first
         stats = await service.question_stats(interaction.guild_id, found.id)
         title = shorten(f"Question stats: {found.title}", EMBED_TITLE - 12)  # room for " (1/2)"
         intro = "How often each option was chosen in this server (✅ marks the right one)."
@@ -283,7 +285,7 @@ class AdminCog(
             )
             for number, page in enumerate(pages, start=1)
         ]
-        await interaction.response.send_message(embed=embeds[0], ephemeral=True)
+        await show_deferred(interaction, embed=embeds[0])
         for embed in embeds[1:]:
             await interaction.followup.send(embed=embed, ephemeral=True)
 

@@ -12,6 +12,7 @@ rounds cog runs it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -20,7 +21,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.errors import show_deferred
+from bot.cogs.errors import SHOWN, show_deferred
 from bot.cogs.lessons import lesson_autocomplete
 from bot.cogs.limits import DESCRIPTION_PAGE, EMBED_TOTAL, build_embed, shorten
 from bot.cogs.trace import trace_link_button
@@ -166,6 +167,7 @@ def summary_embed(summary: QuizSummary, lesson: Lesson) -> discord.Embed:
 
 
 BEHIND = "You already answered that question; the message now shows where your quiz is."
+RESUMED_PRIVATELY = "Your unfinished quiz was private, so it goes on here, shown only to you."
 RESUMED = (
     "You left this quiz unfinished, so it goes on from question {number}: "
     "the answers you gave stand."
@@ -301,10 +303,15 @@ class QuizButton(
         else:
             fresh = await service.review_missed(self.run_id, user_id)
         embeds, view = quiz_message(fresh)
-        # A private quiz leads to a private retry or review.
-        private = interaction.message is not None and interaction.message.flags.ephemeral
+        # A private quiz leads to a private retry or review (as does a private run continued).
+        private = fresh.private or (
+            interaction.message is not None and interaction.message.flags.ephemeral
+        )
+        note = RESUMED.format(number=fresh.number) if fresh.resumed and fresh.position else ""
         try:
-            await interaction.followup.send(embeds=embeds, view=view, ephemeral=private)
+            await interaction.followup.send(
+                content=note, embeds=embeds, view=view, ephemeral=private
+            )
         except BaseException:
             service.follow_not_shown(self.run_id)
             raise
@@ -365,10 +372,23 @@ class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes o
         service = quiz_service(self.bot)
         await interaction.response.defer(thinking=True, ephemeral=private)
         quiz = await service.start_personal(
-            interaction.guild_id, interaction.user.id, display_name(interaction.user), found
+            interaction.guild_id,
+            interaction.user.id,
+            display_name(interaction.user),
+            found,
+            private=private,
         )
         embeds, view = quiz_message(quiz)
         note = RESUMED.format(number=quiz.number) if quiz.resumed and quiz.position else None
+        if quiz.private and not private:
+            # A private run continued by a plain start: its answers stay out of the
+            # channel. The public "thinking…" goes; the quiz comes to its owner only.
+            with contextlib.suppress(discord.HTTPException):
+                await interaction.delete_original_response()
+            interaction.extras[SHOWN] = True
+            shown = note or RESUMED_PRIVATELY
+            await interaction.followup.send(content=shown, embeds=embeds, view=view, ephemeral=True)
+            return
         await show_deferred(interaction, content=note, embeds=embeds, view=view)
 
     @app_commands.command(

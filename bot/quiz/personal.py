@@ -48,6 +48,8 @@ class PersonalQuiz:
     summary: QuizSummary | None = None
     last_used: float = 0.0
     resumed: bool = False
+    private: bool = False
+    """Started private: shown to its owner only, also when a later start continues it."""
     """A start found this run unfinished and continued it (a front end says so)."""
 
     @property

@@ -8,6 +8,7 @@ the store before a result says ``recorded=True``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -164,25 +165,33 @@ class QuizService:
     # --- personal quizzes -----------------------------------------------------------
 
     async def start_personal(
-        self, guild_id: int | None, user_id: int, user_name: str, lesson: Lesson
+        self,
+        guild_id: int | None,
+        user_id: int,
+        user_name: str,
+        lesson: Lesson,
+        *,
+        private: bool = False,
     ) -> PersonalQuiz:
         """Start a personal quiz; it is practice if the user already has a counted run.
 
         A run of the lesson the user left unfinished is continued instead (its
         ``resumed`` says so): after each answer the right one is shown, so a
         fresh run that still counts would let anyone read the answers, walk
-        away, and score full marks on the next try.
+        away, and score full marks on the next try. A continued run keeps its
+        own ``private``, whatever this start asked for.
         """
         guild = _guild(guild_id)
         questions = tuple(range(len(lesson.quiz)))
-        quiz = await self._start("personal", guild, user_id, user_name, lesson, questions)
-        if not quiz.resumed:
-            return quiz
-        if quiz.finished:
+        start = functools.partial(
+            self._start, "personal", guild, user_id, user_name, lesson, questions, private=private
+        )
+        quiz = await start()
+        if quiz.resumed and quiz.finished:
             # Every answer was in, but the close was not saved: close it now, and
             # this start is the next run (practice, if that one counted).
             await self._close_quiz(quiz, self._wall_ms())
-            return await self._start("personal", guild, user_id, user_name, lesson, questions)
+            return await start()
         return quiz
 
     async def _start(
@@ -195,9 +204,12 @@ class QuizService:
         questions: tuple[int, ...],
         *,
         resume: bool = True,
+        private: bool = False,
     ) -> PersonalQuiz:
         self._forget_idle()
-        run = RunStart(kind, guild, user_id, user_name, lesson.id, questions, self._wall_ms())
+        run = RunStart(
+            kind, guild, user_id, user_name, lesson.id, questions, self._wall_ms(), private=private
+        )
         if kind == "personal":
             # Practice if the user already has a counted run: the store checks as it
             # creates the run, so starting costs one round trip, not a read and a write.
@@ -208,7 +220,14 @@ class QuizService:
                 except QuizNotFoundError:
                     # Not one that can be picked up (a reload changed its lesson): a new run.
                     return await self._start(
-                        kind, guild, user_id, user_name, lesson, questions, resume=False
+                        kind,
+                        guild,
+                        user_id,
+                        user_name,
+                        lesson,
+                        questions,
+                        resume=False,
+                        private=private,
                     )
                 quiz.resumed = True
                 return quiz
@@ -226,6 +245,7 @@ class QuizService:
             practice=practice,
             shown_at=now,
             last_used=now,
+            private=private,
         )
         # setdefault: a second start that continued this run may have picked it up first.
         return self._personal.setdefault(run_id, quiz)
@@ -312,6 +332,7 @@ class QuizService:
             right=tuple(a.correct for a in saved.answers),
             last=last,
             last_used=now,
+            private=saved.private,
         )
         if saved.finished:
             quiz.summary = self._summary(quiz, saved.counts_for_leaderboard)
@@ -548,7 +569,9 @@ class QuizService:
             await self._close_quiz(quiz, self._wall_ms())
         lesson = self._served(quiz.lesson)
         with _following(quiz):
-            return await self.start_personal(quiz.guild_id, user_id, quiz.owner_name, lesson)
+            return await self.start_personal(
+                quiz.guild_id, user_id, quiz.owner_name, lesson, private=quiz.private
+            )
 
     def _served(self, lesson: Lesson) -> Lesson:
         """Return the lesson as served now: a reload may have changed or removed it.
@@ -584,7 +607,13 @@ class QuizService:
             raise LessonGoneError(lesson.id, changed=True)
         with _following(quiz):
             return await self._start(
-                "review", quiz.guild_id, user_id, quiz.owner_name, lesson, summary.missed
+                "review",
+                quiz.guild_id,
+                user_id,
+                quiz.owner_name,
+                lesson,
+                summary.missed,
+                private=quiz.private,
             )
 
     # --- timed channel rounds -------------------------------------------------------

@@ -86,8 +86,8 @@ WHERE name != excluded.name
 INSERT_GUILD = "INSERT OR IGNORE INTO guilds (id, created_at) VALUES (?, ?)"
 INSERT_RUN = """
 INSERT INTO quiz_runs (id, kind, guild_id, channel_id, owner_id, lesson_id, questions, seconds,
-                       started_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       started_at, private)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 UPDATE_ROUND = "UPDATE quiz_runs SET message_id = ?, current_question = ? WHERE id = ?"
 # An AnswerRow is ``(answer_id, *AnswerRecord)``; numbered parameters pick the
@@ -257,6 +257,7 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
                     ",".join(map(str, r.questions)),
                     r.seconds,
                     r.started_at,
+                    r.private,
                 )
             )
         elif isinstance(op, SetRoundState):

@@ -515,14 +515,14 @@ class Store:
         """Return a personal quiz or review with its answers in order, or None (rounds too)."""
         row = await self._fetchone(
             "SELECT r.kind, r.guild_id, r.owner_id, coalesce(u.name, r.owner_id), r.lesson_id, "
-            "r.questions, r.finished_at IS NOT NULL, r.counts_for_leaderboard "
+            "r.questions, r.finished_at IS NOT NULL, r.counts_for_leaderboard, r.private "
             "FROM quiz_runs AS r LEFT JOIN users AS u ON u.id = r.owner_id "
             "WHERE r.id = ? AND r.kind != 'round'",
             (run_id,),
         )
         if row is None:
             return None
-        kind, guild, owner, name, lesson, questions, finished, counted = row
+        kind, guild, owner, name, lesson, questions, finished, counted, private = row
         answers = await self._fetchall(
             "SELECT id, question_index, choice, correct, hint_used, points FROM answers "
             "WHERE run_id = ? ORDER BY id",
@@ -538,6 +538,7 @@ class Store:
             questions=tuple(int(q) for q in str(questions).split(",") if q),
             finished=bool(finished),
             counts_for_leaderboard=bool(counted),
+            private=bool(private),
             answers=tuple(
                 SavedAnswer(int(a), int(i), str(c), bool(ok), bool(h), int(p))
                 for a, i, c, ok, h, p in answers

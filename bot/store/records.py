@@ -70,6 +70,8 @@ class RunStart:
     started_at: int
     channel_id: int | None = None
     seconds: int | None = None
+    private: bool = False
+    """Shown only to its owner (a personal quiz started private): kept when it is continued."""
 
 
 class AnswerRecord(NamedTuple):
@@ -147,6 +149,7 @@ class SavedRun:
     finished: bool
     counts_for_leaderboard: bool
     answers: tuple[SavedAnswer, ...]
+    private: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -456,6 +456,27 @@ async def test_a_second_quiz_start_goes_on_with_the_unfinished_one(
     fake_discord.assert_clean()
 
 
+async def test_a_private_quiz_continued_by_a_plain_start_stays_private(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+) -> None:
+    """private:True, one answer, then /quiz start without private: the run goes on only for
+    its taker; the channel never sees its questions or the right answer already shown."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        message, run = await start_quiz(fake_discord, private=True)
+        message = await press(fake_discord, message, quiz_id(run, 0, "aA"))
+        interaction = await fake_discord.slash("quiz start", {"lesson": SEED})
+        again = await followup(fake_discord, interaction)
+        assert again.ephemeral and run_of(again) == run
+        assert "goes on from question 2" in again.text
+        placeholder = fake_discord.original_message(interaction)
+        assert placeholder is not None and placeholder.deleted
+        shown = fake_discord.messages.in_channel(fake_discord.channel.id)
+        assert [m for m in shown if not m.ephemeral and not m.deleted] == []
+    fake_discord.assert_clean()
+
+
 async def test_a_private_quiz_is_seen_by_its_taker_only(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:

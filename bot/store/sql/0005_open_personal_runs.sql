@@ -7,6 +7,10 @@
 --         walk away, and take a fresh run that counts, with full marks.
 --         Starting a quiz looks the unfinished run up; this index keeps that
 --         look-up to the few open runs, not every run ever taken.
+--         A run also keeps whether it was private (/quiz start private:True),
+--         so a run continued by a plain /quiz start stays out of the channel.
+
+ALTER TABLE quiz_runs ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
 
 CREATE INDEX quiz_runs_open_personal ON quiz_runs (guild_id, owner_id, lesson_id, id)
 WHERE kind = 'personal' AND finished_at IS NULL;

@@ -86,7 +86,7 @@ def test_quiz_garbage_and_quit_midway(tmp_path: Path) -> None:
     settings = Settings(database_path=tmp_path / "local.db")
     out = _run(settings, f"quiz {SEED}\nZ\n\x1b[A\nA\nq\nquiz nosuchlesson\nquit\n")
     assert "Traceback" not in out
-    assert f"Quiz stopped. Answers you gave are saved; quiz {SEED} goes on from here." in " ".join(
+    assert f"Quiz stopped. Answers you gave are saved: type quiz {SEED} to go on." in " ".join(
         out.split()
     )
     assert "There is no lesson called 'nosuchlesson'" in out
@@ -190,3 +190,13 @@ def test_quiz_and_stats_refuse_a_word_too_many(tmp_path: Path) -> None:
     assert "'quiz' does not take 'extra'. Use: quiz <lesson> | quiz retry | quiz review" in out
     assert "'stats' does not take 'someone'. Use: stats" in out
     assert "answer [" not in out  # no quiz was started
+
+
+def test_a_review_stopped_part_way_goes_on_with_quiz_retry(tmp_path: Path) -> None:
+    """A review stopped with q says quiz retry, which goes on with that review."""
+    settings = Settings(database_path=tmp_path / "local.db")
+    out = " ".join(
+        _run(settings, f"quiz {SEED}\nB\nA\nC\nquiz review\nA\nq\nquiz retry\nq\nquit\n").split()
+    )
+    assert "Answers you gave are saved: type quiz retry to go on." in out
+    assert "Going on where you stopped: question 2 of 2." in out

@@ -132,6 +132,10 @@ async def test_a_quiz_continued_after_a_restart_keeps_its_answers(
         1,
         (100,),
     )
+    secret = await after.start_personal(GUILD, BOB, "Bob", lesson, private=True)
+    await take(after, secret.run_id, BOB, "A")
+    picked = await restarted(store, clock, lesson).start_personal(GUILD, BOB, "Bob", lesson)
+    assert (picked.run_id, picked.private, picked.resumed) == (secret.run_id, True, True)
     lost = restarted(store, clock)  # its lesson cannot be found: a new run, not an error
     fresh = await lost.start_personal(GUILD, ANN, "Ann", lesson)
     assert fresh.run_id != first.run_id and not fresh.resumed
