@@ -379,6 +379,9 @@ class QuizService:
         (``find_personal`` picks it up after a restart). Await the result at once.
         """
         quiz = self.personal(run_id, user_id)
+        if self._lessons is not None and self._lessons(quiz.lesson.id) is None:
+            # A reload removed the lesson: answers would count for a lesson no board shows.
+            raise LessonGoneError(quiz.lesson.id)
         current = quiz.position
         if current >= len(quiz.questions):
             if quiz.summary is None and quiz.last is not None and not quiz.busy:

@@ -396,8 +396,11 @@ async def test_retry_and_review_use_the_lesson_as_served_now(
     served: dict[str, Lesson] = {lesson.id: lesson}
     service = QuizService(store, lessons=served.get, clock=clock.monotonic, wall_ms=clock.wall_ms)
     quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    unfinished = await service.start_personal(GUILD, BOB, "Bob", lesson)
     await take(service, quiz.run_id, ANN, "DBD")
     del served[lesson.id]  # /admin reload without the lesson's file
+    with pytest.raises(LessonGoneError, match="no longer available"):
+        await service.answer(unfinished.run_id, BOB, "A")  # a quiz under way takes no more
     for press in (service.retry, service.review_missed):
         with pytest.raises(LessonGoneError, match="no longer available"):
             await press(quiz.run_id, ANN)
