@@ -34,9 +34,19 @@ def _wait_words(seconds: float) -> str:
     return f"{whole} second{'s' if whole != 1 else ''}"
 
 
+WAITS_FOR_EVERY_TASK = ("fire_and_forget", "fail_fast")
+"""Modes whose clean-up awaits the tasks left running after the measured part."""
+
+
 def run_budget(options: DemoOptions) -> float:
-    """Return about how long a demo of ``options`` runs, in seconds (its timeout at most)."""
-    return min(expected_total(options), options.timeout)
+    """Return about how long a demo of ``options`` runs, in seconds (its timeout at most).
+
+    That is the whole run, clean-up included: a place is free again only then.
+    """
+    total = expected_total(options)
+    if options.mode in WAITS_FOR_EVERY_TASK:
+        total = max(total, *options.durations)
+    return min(total, options.timeout)
 
 
 class DemoCooldownError(UserError):

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.demos.engine import validate_options
-from bot.demos.limits import DemoCapacityError, DemoCooldownError, DemoGuard
+from bot.demos.limits import DemoCapacityError, DemoCooldownError, DemoGuard, run_budget
 from bot.errors import UserError
 
 
@@ -155,3 +155,12 @@ async def test_a_reserved_place_counts_until_its_demo_starts_or_the_hold_lapses(
     clock.now += 61.0  # never started: lapses
     guard.check(5, 9)
     await guard.cancel_all()
+
+
+def test_a_run_holds_its_place_until_its_clean_up_ends() -> None:
+    """fail_fast and fire_and_forget stop measuring early but await every task before they
+    end: the place they hold frees at the longest task, not at the measured part's end."""
+    assert run_budget(validate_options("fail_fast", [1.0, 2.0, 3.0])) == pytest.approx(3.0)
+    assert run_budget(validate_options("fire_and_forget", [3.0, 1.0])) == pytest.approx(3.0)
+    assert run_budget(validate_options("taskgroup_fail", [1.0, 2.0, 3.0])) == pytest.approx(2.0)
+    assert run_budget(validate_options("sequential", [1.0, 2.0])) == pytest.approx(3.0)
