@@ -564,7 +564,7 @@ class DemoButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
     template=r"sb:dm:(?P<mode>[a-z_]{1,20})",
 ):
-    """▶ under a lesson: run one of its live demos with the lesson's own durations.
+    """▶ under a lesson: run one of its live demos, with the mode's default durations.
 
     The demo gets a message of its own in the channel, as /demo would post it.
     """
@@ -604,7 +604,9 @@ class DemoButton(
 
 def demo_buttons(modes: Sequence[str], row: int) -> list[discord.ui.Item[Any]]:
     """Return a ▶ button per demo mode (at most a row's five) for a lesson's message."""
-    return [DemoButton(mode, row=row) for mode in modes[:BUTTONS_PER_ROW]]
+    # The loader refuses repeats and more than a row; this keeps any lesson showable.
+    unique = list(dict.fromkeys(modes))[:BUTTONS_PER_ROW]
+    return [DemoButton(mode, row=row) for mode in unique]
 
 
 async def setup(bot: StudyBot) -> None:

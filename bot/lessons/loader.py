@@ -43,6 +43,7 @@ MAX_TITLE = 100
 MAX_SHORT = 256
 MAX_FIELD = 1024
 MAX_CHOICE = 80
+MAX_DEMOS = 5  # one row of buttons under the lesson
 
 TOP_LEVEL_KEYS = (
     "id",
@@ -302,11 +303,20 @@ class _Checker:
         return tuple(cited)
 
     def demo_modes(self, value: object, path: str) -> tuple[str, ...]:
-        """Return the live demos a lesson points to, reporting names that are not demo modes."""
+        """Return the live demos a lesson points to, reporting names that are not demo modes.
+
+        Each becomes a button under the lesson on Discord: a repeat would give two
+        buttons one custom id (Discord refuses the whole message), and a row holds five.
+        """
         modes: list[str] = []
-        for index, item in enumerate(self.items(value, path, minimum=0)):
+        items = self.items(value, path, minimum=0)
+        if len(items) > MAX_DEMOS:
+            self.add(path, f"has {len(items)} demos; the limit is {MAX_DEMOS}")
+        for index, item in enumerate(items):
             name = self.text(item, f"{path}[{index}]", max_length=40)
-            if name in DEMO_MODES:
+            if name in modes:
+                self.add(f"{path}[{index}]", f"{_show(name)} is listed twice")
+            elif name in DEMO_MODES:
                 modes.append(name)
             elif name:
                 near = difflib.get_close_matches(name, DEMO_MODES, n=1)
