@@ -128,7 +128,8 @@ class LessonGoneError(QuizError):
     def __init__(self, lesson_id: str, *, changed: bool = False) -> None:
         shown = code_span(lesson_id)
         super().__init__(
-            f"The quiz of {shown} has changed since this run: press Retry to take the new one."
+            f"The quiz of {shown} has changed since this run was started: "
+            "/quiz start takes the new one."
             if changed
             else f"The lesson {shown} is no longer available. See /lesson list for the others."
         )

@@ -45,6 +45,7 @@ from bot.quiz.results import (
 )
 from bot.quiz.rounds import ChannelRound, RoundAnswer, rank_players
 from bot.quiz.scoring import CORRECT_POINTS, points_for
+from bot.quiz.versions import quiz_version
 from bot.store.interface import QuizStore
 from bot.store.records import (
     ALL_LESSONS,
@@ -207,18 +208,25 @@ class QuizService:
         private: bool = False,
     ) -> PersonalQuiz:
         self._forget_idle()
+        version = quiz_version(lesson)
         run = RunStart(
-            kind, guild, user_id, user_name, lesson.id, questions, self._wall_ms(), private=private
+            kind,
+            guild,
+            user_id,
+            user_name,
+            lesson.id,
+            questions,
+            self._wall_ms(),
+            private=private,
+            quiz_version=version,
         )
         if kind == "personal":
             # Practice if the user already has a counted run: the store checks as it
             # creates the run, so starting costs one round trip, not a read and a write.
             run_id, practice, resumed = await self._store.start_personal_run(run, resume=resume)
             if resumed:
-                try:
-                    quiz = await self.find_personal(run_id, user_id)
-                except QuizNotFoundError:
-                    # Not one that can be picked up (a reload changed its lesson): a new run.
+                picked = await self._pick_up(run_id, user_id, version)
+                if picked is None:  # not one to go on with: a new run
                     return await self._start(
                         kind,
                         guild,
@@ -229,8 +237,10 @@ class QuizService:
                         resume=False,
                         private=private,
                     )
-                quiz.resumed = True
-                return quiz
+                picked.resumed = True
+                picked.practice = practice  # as of now: a reset may have freed the lesson
+                picked.shown_at = self._clock()  # time away is not time to answer
+                return picked
         else:
             run_id, practice = await self._store.start_run(run), True
         now = self._clock()
@@ -269,6 +279,19 @@ class QuizService:
         quiz.last_used = self._clock()
         return quiz
 
+    async def _pick_up(self, run_id: int, user_id: int, version: str) -> PersonalQuiz | None:
+        """Return the unfinished run ``run_id`` to go on with, or None if it cannot be.
+
+        It cannot be when it is not held and cannot be restored (its lesson was
+        removed or changed), or when its quiz is not the lesson's quiz as served
+        now (a reload fixed an answer key): its answers would be graded by another.
+        """
+        try:
+            quiz = await self.find_personal(run_id, user_id)
+        except QuizNotFoundError:
+            return None
+        return quiz if quiz_version(quiz.lesson) == version else None
+
     async def find_personal(self, run_id: int, user_id: int) -> PersonalQuiz:
         """Return the user's quiz ``run_id``, picking it up from the store if it is not held."""
         if run_id not in self._personal:
@@ -291,6 +314,8 @@ class QuizService:
         lesson = self._lessons(saved.lesson_id)
         if lesson is None or any(i >= len(lesson.quiz) for i in saved.questions):
             return None  # the lesson was removed or shortened by a reload
+        if saved.quiz_version is not None and saved.quiz_version != quiz_version(lesson):
+            return None  # its quiz was changed since: another key would grade it
         if tuple(a.question_index for a in saved.answers) != saved.questions[: len(saved.answers)]:
             return None
         total = len(saved.questions)
@@ -379,9 +404,8 @@ class QuizService:
         (``find_personal`` picks it up after a restart). Await the result at once.
         """
         quiz = self.personal(run_id, user_id)
-        if self._lessons is not None and self._lessons(quiz.lesson.id) is None:
-            # A reload removed the lesson: answers would count for a lesson no board shows.
-            raise LessonGoneError(quiz.lesson.id)
+        if self._lessons is not None:
+            self._check_served(quiz)
         current = quiz.position
         if current >= len(quiz.questions):
             if quiz.summary is None and quiz.last is not None and not quiz.busy:
@@ -576,6 +600,22 @@ class QuizService:
                 quiz.guild_id, user_id, quiz.owner_name, lesson, private=quiz.private
             )
 
+    def _check_served(self, quiz: PersonalQuiz) -> None:
+        """Refuse an answer to a quiz whose lesson a reload removed or whose quiz it changed.
+
+        Its answers would count for a lesson no board shows, or be graded by a key
+        the served lesson no longer has. An unchanged lesson's new copy is taken
+        up, so the next answer costs one identity check, not a comparison.
+        """
+        assert self._lessons is not None
+        served = self._lessons(quiz.lesson.id)
+        if served is None:
+            raise LessonGoneError(quiz.lesson.id)
+        if served is not quiz.lesson:
+            if served.quiz != quiz.lesson.quiz:
+                raise LessonGoneError(served.id, changed=True)
+            quiz.lesson = served
+
     def _served(self, lesson: Lesson) -> Lesson:
         """Return the lesson as served now: a reload may have changed or removed it.
 
@@ -606,8 +646,8 @@ class QuizService:
         if not summary.missed:
             raise NothingToReviewError(after_review=quiz.kind == "review")
         lesson = self._served(quiz.lesson)
-        if lesson.quiz != quiz.lesson.quiz:  # the missed questions' numbers mean others now
-            raise LessonGoneError(lesson.id, changed=True)
+        if quiz_version(lesson) != quiz_version(quiz.lesson):
+            raise LessonGoneError(lesson.id, changed=True)  # the missed numbers mean others now
         with _following(quiz):
             return await self._start(
                 "review",

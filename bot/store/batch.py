@@ -86,8 +86,8 @@ WHERE name != excluded.name
 INSERT_GUILD = "INSERT OR IGNORE INTO guilds (id, created_at) VALUES (?, ?)"
 INSERT_RUN = """
 INSERT INTO quiz_runs (id, kind, guild_id, channel_id, owner_id, lesson_id, questions, seconds,
-                       started_at, private)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                       started_at, private, quiz_version)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 UPDATE_ROUND = "UPDATE quiz_runs SET message_id = ?, current_question = ? WHERE id = ?"
 # An AnswerRow is ``(answer_id, *AnswerRecord)``; numbered parameters pick the
@@ -230,6 +230,9 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
     others: list[Op] = []
     resumed: dict[int, int] = {}  # id(op) -> the unfinished run it continues
     opened: dict[tuple[int, int, str], int] = {}  # personal runs this batch creates
+    # Runs this batch closes are finished for any start beside them (finishes are applied
+    # after starts): going on with one would hand back a run that is closing.
+    closing = {op.finish.run_id for op in ops if isinstance(op, FinishRun)}
     for op in ops:
         if type(op) is tuple:
             answers.append(op)
@@ -242,7 +245,7 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
             if op.resume and r.kind == "personal":
                 key = (r.guild_id, r.owner_id, r.lesson_id)
                 earlier = opened.get(key) or _open_personal_run(conn, key)
-                if earlier is not None:
+                if earlier is not None and earlier not in closing:
                     resumed[id(op)] = earlier
                     continue
                 opened[key] = op.run_id
@@ -258,6 +261,7 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
                     r.seconds,
                     r.started_at,
                     r.private,
+                    r.quiz_version,
                 )
             )
         elif isinstance(op, SetRoundState):

@@ -515,14 +515,15 @@ class Store:
         """Return a personal quiz or review with its answers in order, or None (rounds too)."""
         row = await self._fetchone(
             "SELECT r.kind, r.guild_id, r.owner_id, coalesce(u.name, r.owner_id), r.lesson_id, "
-            "r.questions, r.finished_at IS NOT NULL, r.counts_for_leaderboard, r.private "
+            "r.questions, r.finished_at IS NOT NULL, r.counts_for_leaderboard, r.private, "
+            "r.quiz_version "
             "FROM quiz_runs AS r LEFT JOIN users AS u ON u.id = r.owner_id "
             "WHERE r.id = ? AND r.kind != 'round'",
             (run_id,),
         )
         if row is None:
             return None
-        kind, guild, owner, name, lesson, questions, finished, counted, private = row
+        kind, guild, owner, name, lesson, questions, finished, counted, private, version = row
         answers = await self._fetchall(
             "SELECT id, question_index, choice, correct, hint_used, points FROM answers "
             "WHERE run_id = ? ORDER BY id",
@@ -539,6 +540,7 @@ class Store:
             finished=bool(finished),
             counts_for_leaderboard=bool(counted),
             private=bool(private),
+            quiz_version=None if version is None else str(version),
             answers=tuple(
                 SavedAnswer(int(a), int(i), str(c), bool(ok), bool(h), int(p))
                 for a, i, c, ok, h, p in answers

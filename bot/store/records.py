@@ -72,6 +72,8 @@ class RunStart:
     seconds: int | None = None
     private: bool = False
     """Shown only to its owner (a personal quiz started private): kept when it is continued."""
+    quiz_version: str | None = None
+    """Which version of the lesson's quiz the run asks (``bot.quiz.versions``)."""
 
 
 class AnswerRecord(NamedTuple):
@@ -150,6 +152,7 @@ class SavedRun:
     counts_for_leaderboard: bool
     answers: tuple[SavedAnswer, ...]
     private: bool = False
+    quiz_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,13 @@
 --         Starting a quiz looks the unfinished run up; this index keeps that
 --         look-up to the few open runs, not every run ever taken.
 --         A run also keeps whether it was private (/quiz start private:True),
---         so a run continued by a plain /quiz start stays out of the channel.
+--         so a run continued by a plain /quiz start stays out of the channel,
+--         and which version of its lesson's quiz it asks (a hash of the
+--         questions): a run whose quiz a content change rewrote is not picked
+--         up again, where its answers would be graded by another key.
 
 ALTER TABLE quiz_runs ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE quiz_runs ADD COLUMN quiz_version TEXT;  -- NULL: a run from before this migration
 
 CREATE INDEX quiz_runs_open_personal ON quiz_runs (guild_id, owner_id, lesson_id, id)
 WHERE kind = 'personal' AND finished_at IS NULL;

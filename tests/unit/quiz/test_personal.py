@@ -475,6 +475,66 @@ async def test_a_quiz_whose_close_was_not_saved_is_closed_by_the_next_press(
         assert answers.fetchone() == (quiz.total,)
 
 
+async def test_a_start_after_a_close_that_was_not_saved_closes_it_and_starts_anew(
+    service: QuizService, store: Store, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every answer is in but the close was lost: /quiz start closes that run (it counts) and
+    starts the next one, a practice run, instead of going on with a finished run."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, quiz.run_id, ANN, "A" * (quiz.total - 1))
+    await writer_dies_after_committing(store, monkeypatch, "finish", before=True)
+    with pytest.raises(FinishNotRecordedError):
+        await service.answer(quiz.run_id, ANN, "B", quiz.total - 1)
+    assert quiz.finished and quiz.summary is None  # the run is still open on disk
+    monkeypatch.setattr(WorkerProcess, "MODULE", "bot.store.write_worker")
+    fresh = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    assert fresh.run_id != quiz.run_id and fresh.position == 0 and fresh.practice
+    assert quiz.summary is not None and quiz.summary.counts_for_leaderboard
+
+
+async def test_a_quiz_whose_questions_a_reload_changed_is_not_graded_by_the_new_key(
+    store: Store, clock: FakeClock, lesson: Lesson
+) -> None:
+    """An answer key fixed by a reload: the run under way takes no more answers, a start
+    gives a new run, and after a restart the old run is not picked up either."""
+    served: dict[str, Lesson] = {lesson.id: lesson}
+    service = QuizService(store, lessons=served.get, clock=clock.monotonic, wall_ms=clock.wall_ms)
+    old = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, old.run_id, ANN, "A")
+    same = dataclasses.replace(lesson)  # a reload with no change: a new copy, same quiz
+    served[lesson.id] = same
+    await service.answer(old.run_id, ANN, "B")  # still taken
+    fixed_question = dataclasses.replace(lesson.quiz[2], answer="A")
+    fixed = dataclasses.replace(lesson, quiz=(*lesson.quiz[:2], fixed_question))
+    served[lesson.id] = fixed
+    with pytest.raises(LessonGoneError, match="has changed since this run was started"):
+        await service.answer(old.run_id, ANN, "A")
+    new = await service.start_personal(GUILD, ANN, "Ann", fixed)
+    assert new.run_id != old.run_id and not new.resumed and new.lesson is fixed
+    await take(service, new.run_id, ANN, "A")
+    after = restarted(store, clock, lesson)  # the old run again, under its original quiz
+    with pytest.raises(QuizNotFoundError):
+        await restarted(store, clock, fixed).find_personal(old.run_id, ANN)
+    assert (await after.find_personal(old.run_id, ANN)).position == 2
+
+
+async def test_a_run_gone_on_with_after_a_reset_counts_again(
+    service: QuizService, lesson: Lesson
+) -> None:
+    """A practice run left unfinished, the server's scores reset, then /quiz start: the run
+    goes on as one that counts, as a new one would (its practice flag is read again)."""
+    first = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, first.run_id, ANN, "ABC")
+    second = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    assert second.practice
+    await take(service, second.run_id, ANN, "A")
+    await service.reset_scores(GUILD)
+    again = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    assert again is second and not again.practice
+    await take(service, again.run_id, ANN, "BC")
+    assert again.summary is not None and again.summary.counts_for_leaderboard
+
+
 async def test_a_finished_run_leads_to_one_retry_or_review(
     service: QuizService, store: Store, lesson: Lesson, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -250,6 +250,33 @@ async def test_a_personal_start_continues_the_owners_unfinished_run_of_the_lesso
     assert (latest, resumed) == (fresh, True)  # the latest unfinished one
 
 
+async def test_a_start_beside_the_finish_of_its_open_run_opens_a_new_one(store: Store) -> None:
+    """A start queued with the finish of the run it would go on with gets a new run: it is
+    not handed back a run that its own transaction closes."""
+    run = RunStart("personal", GUILD, 1, "ann", "lesson", (0,), 0)
+    open_run, _, _ = await store.start_personal_run(run)
+    player = PlayerTotals(1, 100, 1, 1, ((0, True),))
+    finish = RunFinish(open_run, "personal", GUILD, "lesson", 1, 0, 5, (player,))
+    counted, (started, _, resumed) = await asyncio.gather(
+        store.finish_run(finish), store.start_personal_run(run)
+    )
+    assert counted and started != open_run and not resumed
+
+
+async def test_of_two_overlapping_runs_the_first_finished_counts(store: Store) -> None:
+    """Two runs open at once (one started without going on with the other): whichever
+    finishes first claims the lesson, the other is practice, whatever their order."""
+    run = RunStart("personal", GUILD, 1, "ann", "lesson", (0,), 0)
+    slow, _, _ = await store.start_personal_run(run)
+    fast, _, resumed = await store.start_personal_run(run, resume=False)
+    assert fast > slow and not resumed
+    player = PlayerTotals(1, 100, 1, 1, ((0, True),))
+    assert await store.finish_run(RunFinish(fast, "personal", GUILD, "lesson", 1, 0, 5, (player,)))
+    assert not await store.finish_run(
+        RunFinish(slow, "personal", GUILD, "lesson", 2, 0, 5, (player,))
+    )
+
+
 async def test_a_reset_lost_with_its_writer_is_sent_again(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
