@@ -105,8 +105,11 @@ COMPLETED = "SELECT 1 FROM lesson_completions WHERE guild_id = ? AND user_id = ?
 OPEN_PERSONAL = """
 SELECT id FROM quiz_runs
 WHERE guild_id = ? AND owner_id = ? AND lesson_id = ? AND kind = 'personal' AND finished_at IS NULL
+  AND (quiz_version IS NULL OR quiz_version IS ?)
 ORDER BY id DESC LIMIT 1
 """
+"""The latest unfinished run of the same quiz: one whose questions a content change
+rewrote cannot be gone on with (another key would grade it), so it is passed over."""
 OPEN_RUNS = """
 SELECT json_group_array(r.id) FROM json_each(?) AS j JOIN quiz_runs AS r
 ON r.id = j.value AND r.finished_at IS NULL
@@ -244,7 +247,7 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
             r = op.run
             if op.resume and r.kind == "personal":
                 key = (r.guild_id, r.owner_id, r.lesson_id)
-                earlier = opened.get(key) or _open_personal_run(conn, key)
+                earlier = opened.get(key) or _open_personal_run(conn, key, r.quiz_version)
                 if earlier is not None and earlier not in closing:
                     resumed[id(op)] = earlier
                     continue
@@ -307,9 +310,11 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
     return results
 
 
-def _open_personal_run(conn: sqlite3.Connection, key: tuple[int, int, str]) -> int | None:
-    """Return the owner's latest unfinished personal run of the lesson in the guild, if any."""
-    row = conn.execute(OPEN_PERSONAL, key).fetchone()
+def _open_personal_run(
+    conn: sqlite3.Connection, key: tuple[int, int, str], version: str | None
+) -> int | None:
+    """Return the owner's latest unfinished personal run of the lesson's quiz, if any."""
+    row = conn.execute(OPEN_PERSONAL, (*key, version)).fetchone()
     return None if row is None else int(row[0])
 
 

@@ -248,6 +248,16 @@ async def test_a_personal_start_continues_the_owners_unfinished_run_of_the_lesso
     assert fresh > a and not resumed
     latest, _, resumed = await store.start_personal_run(run)
     assert (latest, resumed) == (fresh, True)  # the latest unfinished one
+    v1, _, _ = await store.start_personal_run(dataclasses.replace(run, quiz_version="v1"))
+    assert v1 == fresh  # a run from before versions were kept goes on with any
+    other = dataclasses.replace(run, lesson_id="versioned", quiz_version="v1")
+    first, _, _ = await store.start_personal_run(other)
+    changed, _, resumed = await store.start_personal_run(
+        dataclasses.replace(other, quiz_version="v2")
+    )
+    assert changed != first and not resumed  # its quiz was rewritten: passed over
+    again, _, resumed = await store.start_personal_run(other)
+    assert (again, resumed) == (first, True)
 
 
 async def test_a_start_beside_the_finish_of_its_open_run_opens_a_new_one(store: Store) -> None:
