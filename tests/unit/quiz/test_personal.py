@@ -25,6 +25,7 @@ from bot.quiz.errors import (
 )
 from bot.quiz.results import AnswerResult
 from bot.quiz.service import QuizService
+from bot.quiz.versions import quiz_version
 from bot.store.database import Store
 from bot.store.writer import WorkerProcess
 from tests.unit.quiz.conftest import FakeClock, lost_answer, make_lesson
@@ -607,3 +608,14 @@ async def test_a_message_is_behind_its_quiz_only_once_the_quiz_has_moved_on(
     assert quiz.finished and quiz.summary is not None and quiz.moved_past(2)
     quiz.summary = None  # as if the close had not been saved
     assert not quiz.moved_past(2)  # the press closes it instead
+
+
+def test_a_quiz_version_changes_with_what_grades_it_and_nothing_else(lesson: Lesson) -> None:
+    """Prompts, choices and keys make the version; hints and explanations do not."""
+    version = quiz_version(lesson)
+    assert quiz_version(dataclasses.replace(lesson)) == version  # a reload's equal copy
+    worded = dataclasses.replace(lesson.quiz[0], hint="another hint", explanation="more")
+    assert quiz_version(dataclasses.replace(lesson, quiz=(worded, *lesson.quiz[1:]))) == version
+    keyed = dataclasses.replace(lesson.quiz[0], answer="B")
+    assert quiz_version(dataclasses.replace(lesson, quiz=(keyed, *lesson.quiz[1:]))) != version
+    assert quiz_version(dataclasses.replace(lesson, quiz=lesson.quiz[::-1])) != version
