@@ -136,13 +136,17 @@ def trace_steps(run: DemoRun) -> tuple[RunStep, ...]:
         notes.extend(e.detail for e in group if e.detail and e.kind != "waiting")
         if len(run.phase_names) > 1:
             notes = [f"{first.phase.capitalize()}: " + "; ".join(notes)] if notes else []
-        task_names = [e.task for e in group if e.task is not None]
+        task_names = [e.task for e in group if e.task is not None and e.kind == first.kind]
+        action = _action(first.kind, task_names, first)
+        queued = [e.task for e in group if e.task is not None and e.kind != first.kind]
+        if queued:  # started together with others that wait for a slot: one moment
+            action += "; " + _action("waiting", queued, first)
         steps.append(
             RunStep(
                 step=len(steps) + 1,
                 at=group[-1].at,
                 phase=first.phase,
-                action=_action(first.kind, task_names, first),
+                action=action,
                 statuses={n: STATUS_WORDS[phase_states[n]] for n in names},
                 notes="; ".join(notes),
             )
@@ -158,10 +162,13 @@ def trace_steps(run: DemoRun) -> tuple[RunStep, ...]:
             pending_notes.append(event.detail)
             continue
         groupable = event.task is not None
+        # Tasks that wait for a slot as the others start are part of that start
+        # (the semaphore lesson's step 1: two run, two wait).
+        joins_start = group and group[0].kind == "started" and event.kind == "waiting"
         if group and (
             not groupable
             or group[0].task is None
-            or event.kind != group[0].kind
+            or (event.kind != group[0].kind and not joins_start)
             or event.phase != group[0].phase
             or event.at - group[0].at > GROUP_WINDOW
         ):

@@ -102,6 +102,20 @@ def test_gantt_legend_names_only_the_symbols_it_uses(compare_run: DemoRun) -> No
     assert all(len(line) <= GANTT_WIDTH for line in lines)
 
 
+def test_semaphore_table_starts_like_the_lesson_two_run_two_wait() -> None:
+    """Step 1 of the real run is the lesson's: two tasks start, two wait for a slot."""
+    run = asyncio.run(run_demo(validate_options("semaphore", [0.1, 0.05, 0.05, 0.05])))
+    first = trace_steps(run)[0]
+    assert first.action == "task1 and task2 start together; task3 and task4 wait for a slot"
+    assert first.statuses == {
+        "task1": "Started",
+        "task2": "Started",
+        "task3": "Waiting",
+        "task4": "Waiting",
+    }
+    assert trace_steps(run)[1].action == "task2 finishes"
+
+
 def test_taskgroup_fail_table_reads_like_the_lesson() -> None:
     """The real TaskGroup run: task2 raises, task3 is cancelled, then the block raises."""
     run = asyncio.run(run_demo(validate_options("taskgroup_fail", [0.05, 0.1, 0.3])))
@@ -207,7 +221,7 @@ async def test_phone_table_of_eight_tasks_uses_symbols_with_a_legend() -> None:
     run = await run_demo(validate_options("semaphore", [0.05] * 8))
     lines = code_lines(render_table(run, PHONE_WIDTH))
     assert lines[0].endswith("T1 T2 T3 T4 T5 T6 T7 T8")
-    assert lines[2].endswith("S  S  ·  ·  ·  ·  ·  ·")
+    assert lines[2].endswith("S  S  W  W  W  W  W  W")  # two start, six wait at once
     assert "F = Finished" in lines[-1] or "F = Finished" in lines[-2]
     tracker = code_lines(render_tracker(run, PHONE_WIDTH))
     assert tracker[0].split() == ["Checkpoint", *(f"T{i}" for i in range(1, 9))]
