@@ -176,7 +176,7 @@ def _summary_text(summary: QuizSummary) -> list[str]:
     else:
         lines.append("This run counts for the leaderboard.")
     if summary.missed:
-        lines.append("Type: quiz review  to go over the questions you missed.")
+        lines.append("Type quiz review to go over the questions you missed.")
     return lines
 
 

@@ -167,7 +167,10 @@ def summary_embed(summary: QuizSummary, lesson: Lesson) -> discord.Embed:
 
 
 BEHIND = "You already answered that question; the message now shows where your quiz is."
-RESUMED_PRIVATELY = "Your unfinished quiz was private, so it goes on here, shown only to you."
+RESUMED_PRIVATELY = (
+    "You left this private quiz unfinished, so it goes on here, shown only to you, "
+    "from question {number}: the answers you gave stand."
+)
 RESUMED = (
     "You left this quiz unfinished, so it goes on from question {number}: "
     "the answers you gave stand."
@@ -291,7 +294,8 @@ class QuizButton(
         if self.action == HINT:
             service.use_hint(self.run_id, user_id, self.position)
             embeds, view = quiz_message(quiz)
-            await interaction.response.edit_message(embeds=embeds, view=view)
+            # content=None: a "goes on from question N" note is done with at the next step.
+            await interaction.response.edit_message(content=None, embeds=embeds, view=view)
             return
         if self.action not in (RETRY, REVIEW):
             await self.answer(interaction, service, quiz)
@@ -340,7 +344,7 @@ class QuizButton(
         await pending  # a refused answer raises here, for the error handler
         embeds, view = quiz_message(quiz)
         try:
-            await interaction.edit_original_response(embeds=embeds, view=view)
+            await interaction.edit_original_response(content=None, embeds=embeds, view=view)
         except discord.NotFound as exc:
             # The message is gone (deleted) or the interaction expired: the answer is
             # recorded all the same, so no apology; a press on a stale copy catches up.
@@ -381,13 +385,13 @@ class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes o
         embeds, view = quiz_message(quiz)
         note = RESUMED.format(number=quiz.number) if quiz.resumed and quiz.position else None
         if quiz.private and not private:
+            note = RESUMED_PRIVATELY.format(number=quiz.number)
             # A private run continued by a plain start: its answers stay out of the
             # channel. The public "thinking…" goes; the quiz comes to its owner only.
             with contextlib.suppress(discord.HTTPException):
                 await interaction.delete_original_response()
             interaction.extras[SHOWN] = True
-            shown = note or RESUMED_PRIVATELY
-            await interaction.followup.send(content=shown, embeds=embeds, view=view, ephemeral=True)
+            await interaction.followup.send(content=note, embeds=embeds, view=view, ephemeral=True)
             return
         await show_deferred(interaction, content=note, embeds=embeds, view=view)
 

@@ -238,6 +238,7 @@ class QuizService:
                         private=private,
                     )
                 picked.resumed = True
+                picked.lesson = lesson  # as served now: the same questions (same version)
                 picked.practice = practice  # as of now: a reset may have freed the lesson
                 picked.shown_at = self._clock()  # time away is not time to answer
                 return picked
@@ -369,6 +370,8 @@ class QuizService:
         The quiz must be held (``find_personal`` picks it up after a restart).
         """
         quiz = self.personal(run_id, user_id)
+        if self._lessons is not None:
+            self._check_served(quiz)  # a removed or changed quiz gives no hints either
         question = quiz.question
         if question is None:
             raise QuizFinishedError()
@@ -604,17 +607,18 @@ class QuizService:
         """Refuse an answer to a quiz whose lesson a reload removed or whose quiz it changed.
 
         Its answers would count for a lesson no board shows, or be graded by a key
-        the served lesson no longer has. An unchanged lesson's new copy is taken
-        up, so the next answer costs one identity check, not a comparison.
+        the served lesson no longer has. A lesson whose questions are unchanged
+        (its hints or explanations reworded) is taken up, so the next answer
+        costs one identity check.
         """
         assert self._lessons is not None
         served = self._lessons(quiz.lesson.id)
         if served is None:
             raise LessonGoneError(quiz.lesson.id)
         if served is not quiz.lesson:
-            if served.quiz != quiz.lesson.quiz:
+            if quiz_version(served) != quiz_version(quiz.lesson):
                 raise LessonGoneError(served.id, changed=True)
-            quiz.lesson = served
+            quiz.lesson = served  # same questions; hints or explanations may be reworded
 
     def _served(self, lesson: Lesson) -> Lesson:
         """Return the lesson as served now: a reload may have changed or removed it.

@@ -450,6 +450,7 @@ async def test_a_second_quiz_start_goes_on_with_the_unfinished_one(
         assert "question 2 of 3" in again.text
         again = await answer_all(fake_discord, again, run, "BC", first=1)
         assert "200 / 300 points" in again.text and "counts for the leaderboard" in again.text
+        assert "unfinished" not in again.text  # the note went with the next answer
         assert bot.services.quiz is not None
         board = await bot.services.quiz.leaderboard(fake_discord.guild.id)
         assert [(e.user_id, e.points) for e in board] == [(fake_discord.member.user.id, 200)]
@@ -469,7 +470,10 @@ async def test_a_private_quiz_continued_by_a_plain_start_stays_private(
         interaction = await fake_discord.slash("quiz start", {"lesson": SEED})
         again = await followup(fake_discord, interaction)
         assert again.ephemeral and run_of(again) == run
-        assert "goes on from question 2" in again.text
+        assert (
+            "private quiz unfinished, so it goes on here, shown only to you, from question 2"
+            in (again.text)
+        )
         placeholder = fake_discord.original_message(interaction)
         assert placeholder is not None and placeholder.deleted
         shown = fake_discord.messages.in_channel(fake_discord.channel.id)

@@ -14,6 +14,9 @@
 --         up again, where its answers would be graded by another key.
 
 ALTER TABLE quiz_runs ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
+-- Whether an unfinished run from before was private is not known: treat it as
+-- private, so going on with it never shows its answers to a channel.
+UPDATE quiz_runs SET private = 1 WHERE kind != 'round' AND finished_at IS NULL;
 ALTER TABLE quiz_runs ADD COLUMN quiz_version TEXT;  -- NULL: a run from before this migration
 
 CREATE INDEX quiz_runs_open_personal ON quiz_runs (guild_id, owner_id, lesson_id, id)

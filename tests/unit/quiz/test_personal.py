@@ -505,6 +505,10 @@ async def test_a_quiz_whose_questions_a_reload_changed_is_not_graded_by_the_new_
     same = dataclasses.replace(lesson)  # a reload with no change: a new copy, same quiz
     served[lesson.id] = same
     await service.answer(old.run_id, ANN, "B")  # still taken
+    reworded = dataclasses.replace(lesson.quiz[2], hint="a better hint", explanation="clearer")
+    served[lesson.id] = dataclasses.replace(lesson, quiz=(*lesson.quiz[:2], reworded))
+    assert service.use_hint(old.run_id, ANN) == "a better hint"  # taken up, not refused
+    served[lesson.id] = same
     fixed_question = dataclasses.replace(lesson.quiz[2], answer="A")
     fixed = dataclasses.replace(lesson, quiz=(*lesson.quiz[:2], fixed_question))
     served[lesson.id] = fixed

@@ -112,6 +112,31 @@ def test_lessons_done_are_carried_over_even_where_a_reset_deleted_the_claim(
     assert done == [(5, 1, "a", 50), (6, 1, "a", 80)]
 
 
+def test_unfinished_runs_from_before_0005_are_taken_as_private(tmp_path: Path) -> None:
+    """Whether an unfinished run was private was not kept before 0005: going on with it must
+    never show its answers to a channel, so it is taken as private; finished runs are not."""
+    db = connect(tmp_path / "old.db")
+    apply_migrations(db, MIGRATIONS[:4])
+    db.execute("INSERT INTO users (id, name, updated_at) VALUES (1, 'Ann', 0)")
+    runs = [  # id, kind, finished_at, channel
+        (1, "personal", None, None),
+        (2, "personal", 100, None),
+        (3, "review", None, None),
+        (4, "round", None, 9),
+    ]
+    for run_id, kind, finished, channel in runs:
+        db.execute(
+            "INSERT INTO quiz_runs (id, kind, guild_id, channel_id, owner_id, lesson_id, "
+            "questions, started_at, finished_at) VALUES (?, ?, 5, ?, 1, 'a', '0', 0, ?)",
+            (run_id, kind, channel, finished),
+        )
+    db.commit()
+    apply_migrations(db)
+    rows = db.execute("SELECT id, private, quiz_version FROM quiz_runs ORDER BY id").fetchall()
+    db.close()
+    assert rows == [(1, 1, None), (2, 0, None), (3, 1, None), (4, 0, None)]
+
+
 def test_database_newer_than_the_code_is_refused_untouched(tmp_path: Path) -> None:
     """A database at a version above the newest migration is refused with a clear message."""
     path = tmp_path / "quiz.db"
