@@ -498,20 +498,33 @@ class RoundsCog(commands.Cog):
         channel = self.bot.get_partial_messageable(
             standings.channel_id, guild_id=standings.guild_id
         )
+        library = self.bot.library
+        lesson = library.get(standings.lesson_id) if standings.lesson_id in library else None
         if standings.message_id is not None:
             try:
                 message = await channel.fetch_message(standings.message_id)
-                await message.edit(content=note, view=disabled_copy(message))
+                # The open question's countdown becomes its result: the players were
+                # scored on it, so the channel sees its answer (as after a normal close).
+                edit: dict[str, Any] = {}
+                closed = standings.interrupted
+                if closed is not None and lesson is not None:
+                    shown = OpenQuestion(
+                        closed.run_id,
+                        closed.position,
+                        closed.position + 1,
+                        standings.total,
+                        closed.question_index,
+                        0,
+                        0.0,
+                    )
+                    spoiler = self.bot.settings.spoiler_answers
+                    edit["embed"] = result_embed(lesson, shown, closed, spoiler)
+                await message.edit(content=note, view=disabled_copy(message), **edit)
             except discord.HTTPException as exc:
                 log.warning(
                     "Could not close round %s's message: %s %s", standings.run_id, exc.status, exc
                 )
-        library = self.bot.library
-        title = (
-            library.get(standings.lesson_id).title
-            if standings.lesson_id in library
-            else standings.lesson_id
-        )
+        title = lesson.title if lesson is not None else standings.lesson_id
         try:
             await channel.send(embed=standings_embed(standings, title, note=note))
         except discord.HTTPException as exc:

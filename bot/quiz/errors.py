@@ -69,6 +69,13 @@ class RoundAlreadyRunningError(QuizError):
         )
 
 
+class RoundOverError(QuizError):
+    """An answer to a round that has ended (or ended with a restart)."""
+
+    def __init__(self) -> None:
+        super().__init__("Too late: this round has ended. Its results are in the channel.")
+
+
 class NoRoundRunningError(QuizError):
     """A round action in a channel (or for a round) that is not running."""
 

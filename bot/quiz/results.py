@@ -135,3 +135,8 @@ class RoundStandings:
     asked: int = 0
     """How many questions the round put up: a player's "right" is out of these, so
     someone who skipped questions does not look perfect beside those who answered all."""
+    total: int = 0
+    """How many questions the round had."""
+    interrupted: QuestionResult | None = None
+    """For a round closed after a restart: the question that was open, counted from its
+    stored answers, so its message can show the answer the players were scored on."""

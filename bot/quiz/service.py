@@ -33,10 +33,12 @@ from bot.quiz.errors import (
     QuizNotFinishedError,
     QuizNotFoundError,
     RoundAlreadyRunningError,
+    RoundOverError,
 )
 from bot.quiz.personal import PersonalQuiz
 from bot.quiz.results import (
     AnswerResult,
+    FastestAnswer,
     OpenQuestion,
     QuestionResult,
     QuizSummary,
@@ -60,6 +62,7 @@ from bot.store.records import (
     RunFinish,
     RunKind,
     RunStart,
+    UnfinishedRound,
     UserStats,
     WriteNotConfirmedError,
 )
@@ -789,7 +792,10 @@ class QuizService:
         position: int | None = None,
     ) -> RoundAnswerReceipt:
         """Answer the open round question once; return after the answer is committed."""
-        game = self._round(run_id)
+        try:
+            game = self._round(run_id)
+        except NoRoundRunningError:
+            raise RoundOverError() from None  # a press on a round's message after its end
         question, elapsed = game.accept(user_id, user_name, position, letter, self._clock())
         index = game.questions[game.position]
         correct = letter == question.answer
@@ -976,9 +982,42 @@ class QuizService:
                         0 if left.current_question is None else left.current_question + 1,
                         max((p.answered for p in left.players), default=0),
                     ),
+                    total=len(left.questions),
+                    interrupted=self._interrupted_result(left),
                 )
             )
         return recovered
+
+    def _interrupted_result(self, left: UnfinishedRound) -> QuestionResult | None:
+        """Count the question that was open when a round was cut off, from its stored answers.
+
+        Its answers are scored with the round; this is what its message shows
+        (the answer, each option's count, the fastest). None when the question
+        or its lesson cannot be found.
+        """
+        position = left.current_question
+        lesson = None if self._lessons is None else self._lessons(left.lesson_id)
+        if lesson is None or position is None or not 0 <= position < len(left.questions):
+            return None
+        index = left.questions[position]
+        if index >= len(lesson.quiz):
+            return None
+        question = lesson.quiz[index]
+        counts = {c.letter: 0 for c in question.choices}
+        fastest: FastestAnswer | None = None
+        for user_id, choice, correct, answer_ms in left.open_answers:
+            counts[choice] = counts.get(choice, 0) + 1
+            if correct and (fastest is None or answer_ms < fastest.answer_ms):
+                name = left.names.get(user_id, str(user_id))
+                fastest = FastestAnswer(user_id, name, answer_ms)
+        return QuestionResult(
+            run_id=left.run_id,
+            position=position,
+            question_index=index,
+            correct_choice=question.correct,
+            counts=counts,
+            fastest=fastest,
+        )
 
     # --- leaderboards, stats, admin -------------------------------------------------
 

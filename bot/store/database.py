@@ -467,15 +467,22 @@ class Store:
         for run_id, guild, channel, message, owner, lesson, questions, current, started in rounds:
             answers = await self._fetchall(
                 "SELECT a.user_id, coalesce(u.name, a.user_id), a.question_index, a.correct, "
-                "a.points FROM answers AS a LEFT JOIN users AS u ON u.id = a.user_id "
+                "a.points, a.choice, a.answer_ms "
+                "FROM answers AS a LEFT JOIN users AS u ON u.id = a.user_id "
                 "WHERE a.run_id = ? ORDER BY a.id",
                 (run_id,),
             )
+            order = tuple(int(q) for q in str(questions).split(",") if q)
+            position = None if current is None else int(current)
+            open_index = order[position] if position is not None and position < len(order) else None
             per_user: dict[int, list[tuple[int, bool, int]]] = {}
             names: dict[int, str] = {}
-            for user_id, name, index, correct, points in answers:
+            open_answers: list[tuple[int, str, bool, int]] = []
+            for user_id, name, index, correct, points, choice, answer_ms in answers:
                 per_user.setdefault(int(user_id), []).append((int(index), bool(correct), points))
                 names[int(user_id)] = str(name)
+                if int(index) == open_index:
+                    open_answers.append((int(user_id), str(choice), bool(correct), int(answer_ms)))
             players = tuple(
                 PlayerTotals(
                     user_id=user_id,
@@ -494,11 +501,12 @@ class Store:
                     message_id=None if message is None else int(message),
                     owner_id=int(owner),
                     lesson_id=str(lesson),
-                    questions=tuple(int(q) for q in str(questions).split(",") if q),
-                    current_question=None if current is None else int(current),
+                    questions=order,
+                    current_question=position,
                     started_at=int(started),
                     players=players,
                     names=names,
+                    open_answers=tuple(open_answers),
                 )
             )
         return found

@@ -233,3 +233,6 @@ class UnfinishedRound:
     started_at: int
     players: tuple[PlayerTotals, ...]
     names: Mapping[int, str] = field(default_factory=dict)
+    open_answers: tuple[tuple[int, str, bool, int], ...] = ()
+    """``(user_id, choice, correct, answer_ms)`` of each answer to the question that was
+    open, in order: its result (counts, the fastest) is shown when the round is closed."""

@@ -222,6 +222,11 @@ async def test_an_unfinished_round_is_closed_after_a_restart(
     async with quizbot(fake_discord, running_bot, database) as bot:
         recovered = await closed(fake_discord, first.id)
         assert INTERRUPTED in recovered.text
+        # The open question shows its result, counted from the stored answers: the
+        # players were scored on it, so its answer is no longer hidden behind a countdown.
+        assert "Closes" not in recovered.text and "(closed)" in recovered.text
+        assert "A: 1 ✅" in recovered.text
+        assert "alice in " in recovered.text  # the fastest right answer
         board = await standings(fake_discord)
         assert INTERRUPTED in board.text
         assert "alice" in board.text

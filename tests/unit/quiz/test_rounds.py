@@ -16,6 +16,7 @@ from bot.quiz.errors import (
     NoRoundRunningError,
     QuestionClosedError,
     RoundAlreadyRunningError,
+    RoundOverError,
 )
 from bot.quiz.results import RoundAnswerReceipt
 from bot.quiz.service import QuizService
@@ -160,6 +161,8 @@ async def test_question_result_and_standings(
     assert service.round_in(CHANNEL) is None
     with pytest.raises(NoRoundRunningError):
         await service.open_question(run_id)
+    with pytest.raises(RoundOverError, match="this round has ended"):
+        await service.answer_round(run_id, 1, "Ann", "A", 1)  # a press on its last question
 
 
 async def test_unfinished_round_is_closed_after_a_restart(
