@@ -20,7 +20,7 @@ from bot.console import DROPPED, Console, ConsoleCommand
 from bot.demos.engine import validate_options
 from bot.demos.model import MODES as DEMO_MODES
 from bot.demos.terminal import fitted_width, run_terminal_demo
-from bot.errors import OptionError, UserError, clip
+from bot.errors import OptionError, UserError, clip, plural
 from bot.lessons.library import LessonLibrary
 from bot.lessons.model import Lesson
 from bot.quiz.errors import QuizNotFinishedError
@@ -140,10 +140,6 @@ def _question_text(quiz: PersonalQuiz) -> list[str]:
     return lines
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
 def _result_text(result: AnswerResult, lesson_id: str, practice: bool) -> list[str]:
     verdict = "Right!" if result.correct else "Not quite."
     if practice:
@@ -182,7 +178,7 @@ def _summary_text(summary: QuizSummary) -> list[str]:
 
 def _play(session: ConsoleSession, console: Console, quiz: PersonalQuiz) -> QuizSummary | None:
     service = session.quiz()
-    console.write(f"{quiz.lesson.title}: {_plural(quiz.total, 'question')}. {QUIZ_HELP}")
+    console.write(f"{quiz.lesson.title}: {plural(quiz.total, 'question')}. {QUIZ_HELP}")
     if quiz.kind == "review":
         console.write("(Practice: a review of the questions you missed; it does not count.)")
     elif quiz.practice:
@@ -327,7 +323,7 @@ def _stats(session: ConsoleSession, console: Console, args: list[str]) -> None:
         "in finished quizzes (reviews are practice)"
     )
     console.write(
-        f"  streak         {_plural(stats.current_streak, 'day')}, best {stats.best_streak}"
+        f"  streak         {plural(stats.current_streak, 'day')}, best {stats.best_streak}"
     )
     for missed in stats.hardest[:3]:
         console.write(f"  hardest        {missed.lesson_id} question {missed.question_index + 1}")

@@ -25,6 +25,11 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def plural(count: int, word: str) -> str:
+    """Return ``count`` with ``word``, in the plural unless it is one ("1 run", "3 runs")."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 class UserError(Exception):
     """A mistake the user made; its message is friendly and safe to show them."""
 

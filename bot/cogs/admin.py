@@ -32,7 +32,7 @@ from bot.cogs.limits import (
 )
 from bot.cogs.quiz import quiz_service
 from bot.cogs.views import RESET, GuardedView, session_id
-from bot.errors import UserError
+from bot.errors import UserError, plural
 from bot.lessons.library import LessonLibrary
 from bot.lessons.loader import Problem
 from bot.lessons.model import Lesson
@@ -59,7 +59,7 @@ def problem_pages(problems: list[Problem], directory: str, *, empty: bool = Fals
         head = f"No lessons found in `{directory}`; the old content is still served."
     else:
         head = (
-            f"Reload refused: {len(problems)} problem(s) in `{directory}`. "
+            f"Reload refused: {plural(len(problems), 'problem')} in `{directory}`. "
             "The old content is still served. Fix these and run /admin reload again:"
         )
     # In code spans, so file names like bad_id.yaml are shown exactly, not as markdown.
@@ -68,7 +68,7 @@ def problem_pages(problems: list[Problem], directory: str, *, empty: bool = Fals
     if len(pages) > MAX_PROBLEM_MESSAGES:
         shown = pages[: MAX_PROBLEM_MESSAGES - 1]
         shown.append(
-            f"…and more ({len(pages) - len(shown)} page(s)). "
+            f"…and more ({plural(len(pages) - len(shown), 'page')}). "
             "Run `studybot validate` on the server to see every problem."
         )
         return shown
@@ -221,7 +221,7 @@ class AdminCog(
         before = len(self.bot.library)
         self.bot.content.replace(library, problems)
         await show_deferred(
-            interaction, content=f"✅ Reloaded {len(library)} lesson(s) (was {before})."
+            interaction, content=f"✅ Reloaded {plural(len(library), 'lesson')} (was {before})."
         )
 
     @app_commands.command(
@@ -253,7 +253,7 @@ class AdminCog(
             filename += ".gz"
         await show_deferred(
             interaction,
-            content=f"📄 {export.answers} answer(s) from this server.",
+            content=f"📄 {plural(export.answers, 'answer')} from this server.",
             attachments=[discord.File(io.BytesIO(data), filename=filename)],
         )
 

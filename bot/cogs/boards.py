@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot.cogs.lessons import lesson_autocomplete
 from bot.cogs.limits import build_embed, shorten
 from bot.cogs.quiz import display_name, quiz_service, safe_name
-from bot.errors import UserError
+from bot.errors import UserError, plural
 from bot.lessons.library import LessonLibrary
 from bot.store.records import LeaderboardEntry, UserStats
 
@@ -74,13 +74,13 @@ def stats_embed(stats: UserStats, name: str, library: LessonLibrary) -> discord.
     if stats.answered:
         answers = (
             f"Answers: **{stats.correct} / {stats.answered}** right "
-            f"(**{stats.accuracy:.0%}** accuracy) over {stats.runs} finished run(s)"
+            f"(**{stats.accuracy:.0%}** accuracy) over {plural(stats.runs, 'finished run')}"
         )
     else:
         answers = "Answers: none in a finished quiz yet. Try /quiz start."
     summary = (
-        f"Lessons done: **{stats.lessons_done}**\n{answers}\n"
-        f"Streak: **{stats.current_streak}** day(s) now, best **{stats.best_streak}**"
+        f"Lessons done: **{stats.lessons_done}** (personal quizzes finished)\n{answers}\n"
+        f"Streak: **{plural(stats.current_streak, 'day')}** now, best **{stats.best_streak}**"
     )
     hardest: list[str] = []
     for missed in stats.hardest:

@@ -24,6 +24,7 @@ from bot.cogs.views import (
     persistent_view,
     study_bot,
 )
+from bot.errors import plural
 from bot.lessons.model import MODES, Lesson
 from bot.lessons.render import PHONE_WIDTH, render, render_lesson_list
 
@@ -101,7 +102,7 @@ def list_message(lessons: list[Lesson], page: int = 1) -> tuple[discord.Embed, d
         return embed, persistent_view()
     pages = fit_pages(render_lesson_list(lessons, limit=DESCRIPTION_PAGE, heading=False))
     page = min(max(page, 1), len(pages))
-    footer = f"{len(lessons)} lesson(s) · /lesson show to open one"
+    footer = f"{plural(len(lessons), 'lesson')} · /lesson show to open one"
     if len(pages) > 1:
         footer += f" · page {page}/{len(pages)}"
     embed = build_embed("Lessons", pages[page - 1], footer=footer, colour=LESSON_COLOUR)

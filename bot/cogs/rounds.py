@@ -29,7 +29,7 @@ from bot.cogs.limits import FIELD_VALUE, build_embed, shorten
 from bot.cogs.quiz import display_name, quiz_service, safe_name
 from bot.cogs.trace import trace_link_button
 from bot.cogs.views import GuardedItem, consume, custom_id, persistent_view, study_bot
-from bot.errors import UserError
+from bot.errors import UserError, plural
 from bot.lessons.model import Lesson, QuizQuestion
 from bot.quiz.results import OpenQuestion, QuestionResult, RoundStandings
 from bot.quiz.round_runner import RoundRunner
@@ -402,7 +402,7 @@ class RoundsCog(commands.Cog):
         )
         try:
             await interaction.response.send_message(
-                f"🏁 **Quiz round: {lesson.title}** — {len(lesson.quiz)} question(s), "
+                f"🏁 **Quiz round: {lesson.title}** — {plural(len(lesson.quiz), 'question')}, "
                 f"{seconds} s each, started by {safe_name(display_name(interaction.user))}. "
                 "Press a letter to answer; each person answers once per question."
             )

@@ -80,7 +80,7 @@ async def test_stats_show_progress_for_me_and_for_another_member(
         assert "Lessons done: **1**" in mine.text
         assert "**2 / 3** right" in mine.text
         assert "**67%**" in mine.text
-        assert "Streak: **1** day(s) now, best **1**" in mine.text
+        assert "Streak: **1 day** now, best **1**" in mine.text
         assert "If we remove 'await'" in mine.text  # the one missed
         theirs = await answered(fake_discord, await fake_discord.slash("stats", {"user": bob}))
         assert "Lessons done: **0**" in theirs.text
