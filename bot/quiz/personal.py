@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.lessons.model import Lesson, QuizQuestion
 from bot.quiz.results import AnswerResult, QuizSummary
+from bot.quiz.versions import quiz_version
 from bot.store.records import RunKind
 
 
@@ -48,9 +49,17 @@ class PersonalQuiz:
     summary: QuizSummary | None = None
     last_used: float = 0.0
     resumed: bool = False
+    """A start found this run unfinished and continued it (a front end says so)."""
     private: bool = False
     """Started private: shown to its owner only, also when a later start continues it."""
-    """A start found this run unfinished and continued it (a front end says so)."""
+    quiz_version: str | None = None
+    """The version of the lesson's quiz the run was asked (None: a run from before versions
+    were kept): a Review of it is refused once the served quiz is another."""
+
+    @property
+    def asked_version(self) -> str:
+        """Return the version of the quiz this run asks (its lesson's, for an old run)."""
+        return self.quiz_version or quiz_version(self.lesson)
 
     @property
     def position(self) -> int:

@@ -260,6 +260,7 @@ class QuizService:
             shown_at=now,
             last_used=now,
             private=private,
+            quiz_version=version,
         )
         # setdefault: a second start that continued this run may have picked it up first.
         return self._personal.setdefault(run_id, quiz)
@@ -294,7 +295,7 @@ class QuizService:
             quiz = await self.find_personal(run_id, user_id)
         except QuizNotFoundError:
             return None
-        return quiz if quiz_version(quiz.lesson) == version else None
+        return quiz if quiz.asked_version == version else None
 
     async def find_personal(self, run_id: int, user_id: int) -> PersonalQuiz:
         """Return the user's quiz ``run_id``, picking it up from the store if it is not held."""
@@ -318,13 +319,14 @@ class QuizService:
         lesson = self._lessons(saved.lesson_id)
         if lesson is None or any(i >= len(lesson.quiz) for i in saved.questions):
             return None  # the lesson was removed or shortened by a reload
-        if saved.quiz_version is not None and saved.quiz_version != quiz_version(lesson):
-            return None  # its quiz was changed since: another key would grade it
+        changed = saved.quiz_version is not None and saved.quiz_version != quiz_version(lesson)
+        if changed and not saved.finished:
+            return None  # its quiz was changed since: another key would grade its next answers
         if tuple(a.question_index for a in saved.answers) != saved.questions[: len(saved.answers)]:
             return None
         total = len(saved.questions)
         last: AnswerResult | None = None
-        if saved.answers:
+        if saved.answers and not changed:  # under another key its feedback would contradict
             a = saved.answers[-1]
             last = _recorded(
                 run_id,
@@ -362,6 +364,7 @@ class QuizService:
             last=last,
             last_used=now,
             private=saved.private,
+            quiz_version=saved.quiz_version,
         )
         if saved.finished:
             quiz.summary = self._summary(quiz, saved.counts_for_leaderboard)
@@ -619,7 +622,7 @@ class QuizService:
         if served is None:
             raise LessonGoneError(quiz.lesson.id)
         if served is not quiz.lesson:
-            if quiz_version(served) != quiz_version(quiz.lesson):
+            if quiz_version(served) != quiz.asked_version:
                 raise LessonGoneError(served.id, changed=True)
             quiz.lesson = served  # same questions; hints or explanations may be reworded
 
@@ -653,7 +656,7 @@ class QuizService:
         if not summary.missed:
             raise NothingToReviewError(after_review=quiz.kind == "review")
         lesson = self._served(quiz.lesson)
-        if quiz_version(lesson) != quiz_version(quiz.lesson):
+        if quiz_version(lesson) != quiz.asked_version:
             raise LessonGoneError(lesson.id, changed=True)  # the missed numbers mean others now
         with _following(quiz):
             return await self._start(
@@ -1004,6 +1007,10 @@ class QuizService:
             return None
         question = lesson.quiz[index]
         counts = {c.letter: 0 for c in question.choices}
+        graded = {(choice, correct) for _, choice, correct, _ in left.open_answers}
+        if any(c not in counts or correct != (c == question.answer) for c, correct in graded):
+            return None  # the question changed since (a restart with new content): its
+            # stored grading would contradict the answer shown; the message is only closed
         fastest: FastestAnswer | None = None
         for user_id, choice, correct, answer_ms in left.open_answers:
             counts[choice] = counts.get(choice, 0) + 1

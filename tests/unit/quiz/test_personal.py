@@ -523,6 +523,24 @@ async def test_a_quiz_whose_questions_a_reload_changed_is_not_graded_by_the_new_
     assert (await after.find_personal(old.run_id, ANN)).position == 2
 
 
+async def test_retry_and_review_after_a_restart_and_a_content_change(
+    service: QuizService, store: Store, clock: FakeClock, lesson: Lesson
+) -> None:
+    """A quiz finished, then its key fixed and the bot restarted: Retry takes the new quiz;
+    Review of the old run's misses is refused (their numbers may mean other questions)."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, quiz.run_id, ANN, "DBD")
+    fixed_question = dataclasses.replace(lesson.quiz[2], answer="D")
+    fixed = dataclasses.replace(lesson, quiz=(*lesson.quiz[:2], fixed_question))
+    after = restarted(store, clock, fixed)
+    with pytest.raises(LessonGoneError, match="has changed since this run was started"):
+        await after.review_missed(quiz.run_id, ANN)
+    picked = await after.find_personal(quiz.run_id, ANN)
+    assert picked.last is None  # no feedback shown under the new key
+    retry = await after.retry(quiz.run_id, ANN)
+    assert retry.lesson is fixed and retry.practice and retry.position == 0
+
+
 async def test_a_run_gone_on_with_after_a_reset_counts_again(
     service: QuizService, lesson: Lesson
 ) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -193,6 +195,42 @@ async def test_unfinished_round_is_closed_after_a_restart(
         assert [e.user_id for e in board] == [1, 2]
         again = await after.start_round(GUILD, CHANNEL, HOST, "Host", lesson, 20)
         assert again.run_id != run_id
+
+
+async def test_the_question_open_at_a_crash_is_counted_unless_its_key_changed(
+    tmp_path: Path, clock: FakeClock, lesson: Lesson
+) -> None:
+    """The open question's result comes from its stored answers; after a restart with a new
+    key for it, none is shown (it would mark one answer right and name another the fastest)."""
+    path = tmp_path / "quiz.db"
+    async with Store.open(path) as store:
+        before = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
+        run_id = await start(before, lesson)
+        await before.open_question(run_id)
+        await before.set_round_message(run_id, 4242)  # the question's message, as posted
+        clock.advance(2)
+        await before.answer_round(run_id, 1, "Ann", "A")
+        clock.advance(1)
+        await before.answer_round(run_id, 2, "Bob", "A")
+        await before.answer_round(run_id, 3, "Cy", "C")
+    new_key = dataclasses.replace(lesson.quiz[0], answer="C")
+    changed = dataclasses.replace(lesson, quiz=(new_key, *lesson.quiz[1:]))
+    for served, expected in ((lesson, True), (changed, False)):
+        copy = tmp_path / f"copy-{expected}.db"
+        shutil.copy(path, copy)
+        async with Store.open(copy) as store:
+            after = QuizService(
+                store, lessons={lesson.id: served}.get, clock=clock.monotonic, wall_ms=clock.wall_ms
+            )
+            (result,) = await after.recover_unfinished_rounds()
+        if not expected:
+            assert result.interrupted is None
+            continue
+        shown = result.interrupted
+        assert shown is not None and shown.correct_choice.letter == "A"
+        assert dict(shown.counts) == {"A": 2, "B": 0, "C": 1, "D": 0}
+        assert shown.fastest is not None and shown.fastest.name == "Ann"
+        assert (result.total, result.asked) == (len(lesson.quiz), 1)
 
 
 async def left_open(
