@@ -12,7 +12,6 @@ rounds cog runs it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -21,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.errors import SHOWN, show_deferred
+from bot.cogs.errors import show_deferred
 from bot.cogs.lessons import lesson_autocomplete
 from bot.cogs.limits import DESCRIPTION_PAGE, EMBED_TOTAL, build_embed, shorten
 from bot.cogs.trace import trace_link_button
@@ -167,9 +166,10 @@ def summary_embed(summary: QuizSummary, lesson: Lesson) -> discord.Embed:
 
 
 BEHIND = "You already answered that question; the message now shows where your quiz is."
+GOES_ON_PRIVATELY = "🔒 Your unfinished quiz was private, so it goes on in a message only you see."
 RESUMED_PRIVATELY = (
     "You left this private quiz unfinished, so it goes on here, shown only to you, "
-    "from question {number}: the answers you gave stand."
+    "from question {number}."
 )
 RESUMED = (
     "You left this quiz unfinished, so it goes on from question {number}: "
@@ -288,7 +288,7 @@ class QuizButton(
             # The message still shows a question answered since (its edit was lost, or
             # the answer's wait was cut by a restart): bring it up to date.
             embeds, view = quiz_message(quiz)
-            await interaction.response.edit_message(embeds=embeds, view=view)
+            await interaction.response.edit_message(content=None, embeds=embeds, view=view)
             await interaction.followup.send(BEHIND, ephemeral=True)
             return
         if self.action == HINT:
@@ -385,12 +385,11 @@ class QuizCog(commands.GroupCog, group_name="quiz", group_description="Quizzes o
         embeds, view = quiz_message(quiz)
         note = RESUMED.format(number=quiz.number) if quiz.resumed and quiz.position else None
         if quiz.private and not private:
-            note = RESUMED_PRIVATELY.format(number=quiz.number)
             # A private run continued by a plain start: its answers stay out of the
-            # channel. The public "thinking…" goes; the quiz comes to its owner only.
-            with contextlib.suppress(discord.HTTPException):
-                await interaction.delete_original_response()
-            interaction.extras[SHOWN] = True
+            # channel. The public "thinking…" becomes a neutral line first: a followup
+            # sent while it is still loading would take it over, public flags and all.
+            await show_deferred(interaction, content=GOES_ON_PRIVATELY)
+            note = RESUMED_PRIVATELY.format(number=quiz.number)
             await interaction.followup.send(content=note, embeds=embeds, view=view, ephemeral=True)
             return
         await show_deferred(interaction, content=note, embeds=embeds, view=view)

@@ -73,7 +73,7 @@ class RoundOverError(QuizError):
     """An answer to a round that has ended (or ended with a restart)."""
 
     def __init__(self) -> None:
-        super().__init__("Too late: this round has ended. Its results are in the channel.")
+        super().__init__("Too late: this round has ended.")
 
 
 class NoRoundRunningError(QuizError):

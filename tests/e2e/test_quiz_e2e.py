@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import StudyBot, build_services, create_bot, load_content
+from bot.cogs.quiz import GOES_ON_PRIVATELY
 from bot.config import DEFAULT_CONTENT_DIR, Settings
 from bot.store.database import Store
 from bot.store.records import ALL_TIME
@@ -475,9 +476,11 @@ async def test_a_private_quiz_continued_by_a_plain_start_stays_private(
             in (again.text)
         )
         placeholder = fake_discord.original_message(interaction)
-        assert placeholder is not None and placeholder.deleted
+        assert placeholder is not None and not placeholder.loading
+        assert placeholder.text == GOES_ON_PRIVATELY  # all the channel sees of it
         shown = fake_discord.messages.in_channel(fake_discord.channel.id)
-        assert [m for m in shown if not m.ephemeral and not m.deleted] == []
+        public = [m for m in shown if not m.ephemeral and not m.deleted]
+        assert [m.id for m in public] == [placeholder.id]
     fake_discord.assert_clean()
 
 
