@@ -31,6 +31,7 @@ from discord.ext import commands
 
 from bot.cogs.errors import APOLOGY, new_error_id
 from bot.cogs.limits import (
+    BUTTON_LABEL,
     CHOICE_NAME,
     EMBED_DESCRIPTION,
     EMBED_TITLE,
@@ -64,6 +65,7 @@ from bot.demos.prediction import PredictionQuestion, ask_prediction, judge_predi
 from bot.demos.report import DemoReport, build_report, render_progress
 from bot.demos.throttle import EditThrottle, MessageGoneError
 from bot.errors import UserError
+from bot.lessons.model import LessonDemo
 from bot.lessons.render import PHONE_WIDTH
 
 if TYPE_CHECKING:
@@ -562,24 +564,27 @@ class DemoCog(commands.Cog):
 class DemoButton(
     GuardedItem,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"sb:dm:(?P<mode>[a-z_]{1,20})",
+    template=r"sb:dm:(?P<mode>[a-z_]{1,20})(?::(?P<seconds>[0-9.,]{1,60}))?",
 ):
-    """▶ under a lesson: run one of its live demos, with the mode's default durations.
+    """▶ under a lesson: run one of its live demos, with the lesson's own durations.
 
     The demo gets a message of its own in the channel, as /demo would post it.
+    The durations travel in the custom id, so a press after a restart runs the same.
     """
 
-    def __init__(self, mode: str, row: int | None = None) -> None:
+    def __init__(self, demo: LessonDemo, row: int | None = None) -> None:
+        seconds = ",".join(f"{d:g}" for d in demo.durations)
+        label = f"{demo.mode} ({', '.join(f'{d:g}' for d in demo.durations)} s)"
         super().__init__(
             discord.ui.Button(
-                label=f"Run {mode} live",
+                label=shorten(label if demo.durations else demo.mode, BUTTON_LABEL),
                 emoji="▶",
                 style=discord.ButtonStyle.success,
-                custom_id=custom_id(DEMO_KIND, mode),
+                custom_id=custom_id(DEMO_KIND, demo.mode, *([seconds] if seconds else [])),
                 row=row,
             )
         )
-        self.mode = mode
+        self.demo = demo
 
     @classmethod
     async def from_custom_id(
@@ -590,23 +595,29 @@ class DemoButton(
         /,
     ) -> DemoButton:
         """Rebuild the button from its custom id."""
-        return cls(match["mode"])
+        seconds = match["seconds"]
+        try:
+            durations = tuple(float(s) for s in seconds.split(",")) if seconds else ()
+        except ValueError:
+            durations = ()  # not one this bot made: the mode's defaults
+        return cls(LessonDemo(match["mode"], durations))
 
     async def handle(self, interaction: discord.Interaction[Any]) -> None:
-        """Start the demo, exactly as /demo with this mode and no durations would."""
+        """Start the demo, exactly as /demo with this mode and these durations would."""
         # By name, not isinstance: the button under an old message may come from the
         # module as lessons.py imported it, and the cog from the one the bot loaded.
         cog = study_bot(interaction).get_cog(DemoCog.__cog_name__)
         if cog is None:
             raise UserError(UNAVAILABLE)
-        await cast(DemoCog, cog).start(interaction, validate_options(self.mode))
+        options = validate_options(self.demo.mode, self.demo.durations or None)
+        await cast(DemoCog, cog).start(interaction, options)
 
 
-def demo_buttons(modes: Sequence[str], row: int) -> list[discord.ui.Item[Any]]:
-    """Return a ▶ button per demo mode (at most a row's five) for a lesson's message."""
+def demo_buttons(demos: Sequence[LessonDemo], row: int) -> list[discord.ui.Item[Any]]:
+    """Return a ▶ button per lesson demo (at most a row's five) for a lesson's message."""
     # The loader refuses repeats and more than a row; this keeps any lesson showable.
-    unique = list(dict.fromkeys(modes))[:BUTTONS_PER_ROW]
-    return [DemoButton(mode, row=row) for mode in unique]
+    unique = list(dict.fromkeys(demos))[:BUTTONS_PER_ROW]
+    return [DemoButton(demo, row=row) for demo in unique]
 
 
 async def setup(bot: StudyBot) -> None:

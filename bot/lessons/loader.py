@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 
 import yaml
 
+from bot.demos.engine import validate_options
 from bot.demos.model import MODES as DEMO_MODES
+from bot.errors import OptionError
 from bot.lessons.model import (
     Checkpoint,
     Choice,
@@ -25,6 +27,7 @@ from bot.lessons.model import (
     Flow,
     KeyMoment,
     Lesson,
+    LessonDemo,
     QuizQuestion,
     TableRow,
     TrackedVariable,
@@ -302,30 +305,44 @@ class _Checker:
             cited.append(step)
         return tuple(cited)
 
-    def demo_modes(self, value: object, path: str) -> tuple[str, ...]:
-        """Return the live demos a lesson points to, reporting names that are not demo modes.
+    def demo_modes(self, value: object, path: str) -> tuple[LessonDemo, ...]:
+        """Return the live demos a lesson points to: ``mode [seconds …]`` each, checked as
+        /demo checks its options, so every one of them runs.
 
         Each becomes a button under the lesson on Discord: a repeat would give two
         buttons one custom id (Discord refuses the whole message), and a row holds five.
         """
-        modes: list[str] = []
+        demos: list[LessonDemo] = []
         items = self.items(value, path, minimum=0)
         if len(items) > MAX_DEMOS:
             self.add(path, f"has {len(items)} demos; the limit is {MAX_DEMOS}")
         for index, item in enumerate(items):
-            name = self.text(item, f"{path}[{index}]", max_length=40)
-            if name in modes:
-                self.add(f"{path}[{index}]", f"{_show(name)} is listed twice")
-            elif name in DEMO_MODES:
-                modes.append(name)
-            elif name:
+            where = f"{path}[{index}]"
+            words = self.text(item, where, max_length=60).split()
+            if not words:
+                continue
+            name, *seconds = words
+            if name not in DEMO_MODES:
                 near = difflib.get_close_matches(name, DEMO_MODES, n=1)
                 hint = f"; did you mean {near[0]!r}?" if near else ""
                 self.add(
-                    f"{path}[{index}]",
+                    where,
                     f"{_show(name)} is not a demo mode (one of {', '.join(DEMO_MODES)}){hint}",
                 )
-        return tuple(modes)
+                continue
+            try:
+                durations = tuple(float(word) for word in seconds)
+                validate_options(name, durations or None)
+            except (ValueError, OptionError) as exc:
+                problem = str(exc) if isinstance(exc, OptionError) else "durations are seconds"
+                self.add(where, f"{_show(' '.join(words))}: {problem}")
+                continue
+            demo = LessonDemo(name, durations)
+            if demo in demos:
+                self.add(where, f"{_show(demo.command)} is listed twice")
+            else:
+                demos.append(demo)
+        return tuple(demos)
 
     # -- lesson parts -------------------------------------------------------
 

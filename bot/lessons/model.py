@@ -155,6 +155,22 @@ class QuizQuestion:
 
 
 @dataclass(frozen=True, slots=True)
+class LessonDemo:
+    """A live demo that shows a lesson running: a demo mode and the lesson's own durations.
+
+    With no durations the mode's defaults run. ``command`` is how a learner runs it
+    (``semaphore 4 1 1 1``: the console's ``demo`` takes it as it is).
+    """
+
+    mode: str
+    durations: tuple[float, ...] = ()
+
+    @property
+    def command(self) -> str:
+        return " ".join([self.mode, *(f"{d:g}" for d in self.durations)])
+
+
+@dataclass(frozen=True, slots=True)
 class Lesson:
     """A whole lesson, as validated from one YAML file."""
 
@@ -173,7 +189,7 @@ class Lesson:
     quiz: tuple[QuizQuestion, ...]
     snapshot: tuple[str, ...]
     transcript: str
-    demos: tuple[str, ...] = ()
+    demos: tuple[LessonDemo, ...] = ()
     """Live demo modes that show the lesson's code running (``/demo``, ``demo`` in the console)."""
     source: Path | None = field(default=None, compare=False)
 

@@ -567,7 +567,7 @@ def _overview(lesson: Lesson, shape: _Shape) -> str:
         f"- {len(lesson.moments)} key moments · {len(lesson.quiz)} quiz questions",
     ]
     if lesson.demos:
-        demos = ", ".join(f"`{mode}`" for mode in lesson.demos)
+        demos = ", ".join(f"`{demo.command}`" for demo in lesson.demos)
         lines.append(f"- See it run live: {demos} (/demo on Discord, demo in the console)")
     lines += [
         "",

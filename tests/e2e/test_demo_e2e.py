@@ -215,15 +215,27 @@ async def test_a_lessons_demo_button_runs_its_demo_in_a_message_of_its_own(
         )
         revisions = lesson.revisions
         buttons = [c for c in lesson.custom_ids() if c.startswith("sb:dm:")]
-        assert buttons == ["sb:dm:fail_fast", "sb:dm:settled", "sb:dm:taskgroup_fail"]
-        press = await fake_discord.click(lesson.id, "sb:dm:taskgroup_fail")
+        assert buttons == [
+            "sb:dm:fail_fast:1,2,3",
+            "sb:dm:settled:1,2,3",
+            "sb:dm:taskgroup_fail:1,2,3",
+        ]
+        press = await fake_discord.click(lesson.id, "sb:dm:taskgroup_fail:1,2,3")
         report = await final_message(fake_discord, press)
         assert report.id != lesson.id and not report.ephemeral
         assert "task1 1 s, task2 2 s, task3 3 s" in report.text  # the lesson's case
         assert "**raised in main**: ExceptionGroup(" in report.text
-        again = await answered(fake_discord, await fake_discord.click(lesson.id, "sb:dm:settled"))
+        again = await answered(
+            fake_discord, await fake_discord.click(lesson.id, "sb:dm:settled:1,2,3")
+        )
         assert again.ephemeral and "You just ran a demo" in again.text  # /demo's cooldown
         assert lesson.revisions == revisions  # the lesson itself was not edited
+        semaphore = await answered(
+            fake_discord,
+            await fake_discord.slash("lesson show", {"lesson": "python-semaphore-limits"}),
+        )
+        # The semaphore lesson's own case, not the mode's defaults.
+        assert "sb:dm:semaphore:4,1,1,1" in semaphore.custom_ids()
     fake_discord.assert_clean()
 
 

@@ -314,3 +314,18 @@ def test_upper_case_suffixes_are_lesson_files(tmp_path: Path) -> None:
     out = io.StringIO()
     assert validate_paths([tmp_path], out) == 1
     assert f"Lesson files are in a subfolder: try {nested}" in out.getvalue()
+
+
+def test_a_lessons_demos_are_checked_as_demo_options(tmp_path: Path) -> None:
+    """A demo's durations must be ones /demo accepts; the problem names the entry."""
+    text = SEED.read_text().replace(
+        "demos: [sequential, parallel, compare, fire_and_forget]",
+        "demos: [semaphore 4 1 1 1, parallel 99, parallel x, compare 1 2]",
+    )
+    broken = tmp_path / "demos.yaml"
+    broken.write_text(text)
+    problems = problems_of(broken)
+    assert problems == [
+        "demos[1]: 'parallel 99': task1 must be between 0.05 and 10 seconds (you gave 99).",
+        "demos[2]: 'parallel x': durations are seconds",
+    ]

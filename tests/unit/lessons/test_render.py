@@ -247,7 +247,10 @@ def test_heading_is_kept_by_default_and_can_be_left_out() -> None:
 def test_overview_points_to_the_lessons_live_demos() -> None:
     """A lesson with demos names them in its overview; one without has no such line."""
     failures = render(SHIPPED["python-gather-failures"], "overview")[0]
-    assert "- See it run live: `fail_fast`, `settled`, `taskgroup_fail` (" in failures
+    assert "- See it run live: `fail_fast 1 2 3`, `settled 1 2 3`, `taskgroup_fail 1 2 3` (" in (
+        failures
+    )
+    assert "`semaphore 4 1 1 1`" in render(SHIPPED["python-semaphore-limits"], "overview")[0]
     bare = dataclasses.replace(SEED, demos=())
     assert "See it run live" not in render(bare, "overview")[0]
 
