@@ -293,35 +293,42 @@ class QuizService:
         """
         try:
             quiz = await self.find_personal(run_id, user_id)
-        except QuizNotFoundError:
+        except (QuizNotFoundError, LessonGoneError):
             return None
         return quiz if quiz.asked_version == version else None
 
     async def find_personal(self, run_id: int, user_id: int) -> PersonalQuiz:
         """Return the user's quiz ``run_id``, picking it up from the store if it is not held."""
         if run_id not in self._personal:
-            restored = await self._restore(run_id)
+            restored = await self._restore(run_id, user_id)
             if restored is not None:
                 self._personal.setdefault(run_id, restored)  # a concurrent restore may be first
         return self.personal(run_id, user_id)
 
-    async def _restore(self, run_id: int) -> PersonalQuiz | None:
-        """Rebuild a stored personal quiz or review (None if it cannot be: a round, lesson gone).
+    async def _restore(self, run_id: int, user_id: int) -> PersonalQuiz | None:
+        """Rebuild a stored personal quiz or review (None if it cannot be: a round, say).
 
         The hint of the question that was up is forgotten (a hint is recorded
-        with its answer); everything answered is exactly as it was.
+        with its answer); everything answered is exactly as it was. A finished
+        run is rebuilt even if its quiz changed since (its Retry takes the new
+        one, its Review is refused); an unfinished one then is not: another key
+        would grade its next answers, and the press is told so.
         """
         if self._lessons is None:
             return None
         saved = await self._store.saved_run(run_id)
         if saved is None:
             return None
+        if saved.owner_id != user_id:
+            raise NotYourQuizError()
         lesson = self._lessons(saved.lesson_id)
-        if lesson is None or any(i >= len(lesson.quiz) for i in saved.questions):
-            return None  # the lesson was removed or shortened by a reload
-        changed = saved.quiz_version is not None and saved.quiz_version != quiz_version(lesson)
+        if lesson is None:
+            raise LessonGoneError(saved.lesson_id)
+        changed = any(i >= len(lesson.quiz) for i in saved.questions) or (
+            saved.quiz_version is not None and saved.quiz_version != quiz_version(lesson)
+        )
         if changed and not saved.finished:
-            return None  # its quiz was changed since: another key would grade its next answers
+            raise LessonGoneError(lesson.id, changed=True)
         if tuple(a.question_index for a in saved.answers) != saved.questions[: len(saved.answers)]:
             return None
         total = len(saved.questions)

@@ -259,8 +259,8 @@ async def test_a_quiz_whose_lesson_is_gone_after_a_restart_says_so(
             fake_discord, await fake_discord.click(message.id, quiz_id(run, 0, "aA"))
         )
     assert note.ephemeral
-    assert "no longer active" in note.text
-    assert "/quiz start" in note.text
+    assert f"The lesson `{SEED}` is no longer available" in note.text
+    assert "/lesson list" in note.text
     fake_discord.assert_clean()
 
 

@@ -377,10 +377,12 @@ async def test_a_finished_quiz_can_be_reviewed_after_a_restart(
 async def test_a_quiz_cannot_be_picked_up_without_its_lesson(
     service: QuizService, store: Store, clock: FakeClock, lesson: Lesson
 ) -> None:
-    """No lesson lookup, or the lesson is gone: the quiz is reported as no longer active."""
+    """No lesson lookup: the quiz is no longer active; its lesson gone: it says so."""
     quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
-    with pytest.raises(QuizNotFoundError):
+    with pytest.raises(LessonGoneError, match="no longer available"):
         await restarted(store, clock).answer(quiz.run_id, ANN, "A", 0)
+    with pytest.raises(NotYourQuizError):  # the owner is checked first
+        await restarted(store, clock).answer(quiz.run_id, BOB, "A", 0)
     blind = QuizService(store, clock=clock.monotonic, wall_ms=clock.wall_ms)
     with pytest.raises(QuizNotFoundError):
         await blind.find_personal(quiz.run_id, ANN)
@@ -518,7 +520,7 @@ async def test_a_quiz_whose_questions_a_reload_changed_is_not_graded_by_the_new_
     assert new.run_id != old.run_id and not new.resumed and new.lesson is fixed
     await take(service, new.run_id, ANN, "A")
     after = restarted(store, clock, lesson)  # the old run again, under its original quiz
-    with pytest.raises(QuizNotFoundError):
+    with pytest.raises(LessonGoneError, match="has changed since this run was started"):
         await restarted(store, clock, fixed).find_personal(old.run_id, ANN)
     assert (await after.find_personal(old.run_id, ANN)).position == 2
 
@@ -539,6 +541,21 @@ async def test_retry_and_review_after_a_restart_and_a_content_change(
     assert picked.last is None  # no feedback shown under the new key
     retry = await after.retry(quiz.run_id, ANN)
     assert retry.lesson is fixed and retry.practice and retry.position == 0
+
+
+async def test_retry_after_a_restart_with_a_question_removed_takes_the_shorter_quiz(
+    service: QuizService, store: Store, clock: FakeClock, lesson: Lesson
+) -> None:
+    """A finished quiz's lesson loses a question and the bot restarts: Retry takes the quiz
+    as it is now and Review is refused, as after a reload (not "no longer active")."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, quiz.run_id, ANN, "ABD")
+    shorter = dataclasses.replace(lesson, quiz=lesson.quiz[:2])
+    after = restarted(store, clock, shorter)
+    with pytest.raises(LessonGoneError, match="has changed since this run was started"):
+        await after.review_missed(quiz.run_id, ANN)
+    retry = await after.retry(quiz.run_id, ANN)
+    assert retry.total == 2 and retry.practice
 
 
 async def test_a_run_gone_on_with_after_a_reset_counts_again(
