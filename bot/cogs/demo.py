@@ -574,10 +574,11 @@ class DemoButton(
 
     def __init__(self, demo: LessonDemo, row: int | None = None) -> None:
         seconds = ",".join(f"{d:g}" for d in demo.durations)
-        label = f"{demo.mode} ({', '.join(f'{d:g}' for d in demo.durations)} s)"
+        runs = demo.durations or validate_options(demo.mode).durations  # the defaults shown too
+        label = f"{demo.mode} ({', '.join(f'{d:g}' for d in runs)} s)"
         super().__init__(
             discord.ui.Button(
-                label=shorten(label if demo.durations else demo.mode, BUTTON_LABEL),
+                label=shorten(label, BUTTON_LABEL),
                 emoji="▶",
                 style=discord.ButtonStyle.success,
                 custom_id=custom_id(DEMO_KIND, demo.mode, *([seconds] if seconds else [])),

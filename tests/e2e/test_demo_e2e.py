@@ -236,6 +236,8 @@ async def test_a_lessons_demo_button_runs_its_demo_in_a_message_of_its_own(
         )
         # The semaphore lesson's own case, not the mode's defaults.
         assert "sb:dm:semaphore:4,1,1,1" in semaphore.custom_ids()
+        labels = [b.get("label") for b in semaphore.buttons()]
+        assert "semaphore (4, 1, 1, 1 s)" in labels
     fake_discord.assert_clean()
 
 
