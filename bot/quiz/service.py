@@ -196,6 +196,11 @@ class QuizService:
             # this start is the next run (practice, if that one counted).
             await self._close_quiz(quiz, self._wall_ms())
             return await start()
+        if private and not quiz.private:
+            # Going on privately with a public run: it stays private from here, so a
+            # later plain start does not show the answers given in private to a channel.
+            await self._store.make_private(quiz.run_id)
+            quiz.private = True
         return quiz
 
     async def _start(

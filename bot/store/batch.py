@@ -24,6 +24,7 @@ from bot.store.ops import (
     EnsureGuild,
     EnsureUser,
     FinishRun,
+    MakePrivate,
     Op,
     ResetScores,
     SetMeta,
@@ -289,6 +290,8 @@ def _write(conn: sqlite3.Connection, ops: list[Op]) -> list[object]:
             conn.execute("DELETE FROM lesson_completions WHERE guild_id = ?", (op.guild_id,))
         elif isinstance(op, SetMeta):
             conn.execute(SET_META, (op.key, op.value))
+        elif isinstance(op, MakePrivate):
+            conn.execute("UPDATE quiz_runs SET private = 1 WHERE id = ?", (op.run_id,))
         else:
             raise TypeError(f"unknown write {op!r}")
     results: list[object] = []

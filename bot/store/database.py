@@ -34,6 +34,7 @@ from bot.store.ops import (
     EnsureGuild,
     EnsureUser,
     FinishRun,
+    MakePrivate,
     Op,
     ResetScores,
     SetMeta,
@@ -296,6 +297,10 @@ class Store:
     ) -> None:
         """Store a round's message id and open question (position), for recovery."""
         await self._write(SetRoundState(run_id, message_id, current_question))
+
+    async def make_private(self, run_id: int) -> None:
+        """Mark a run private (a start asking for privacy continued it), once committed."""
+        await self._write(MakePrivate(run_id))
 
     def record_answer(self, answer: AnswerRecord) -> asyncio.Future[int]:
         """Queue one answer; the returned future gives its id once its transaction is committed.

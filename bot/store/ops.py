@@ -70,6 +70,14 @@ class SetRoundState:
 
 @pickled_by_fields
 @dataclass(slots=True, eq=False)
+class MakePrivate:
+    """Mark a run private: it was continued by a start that asked for privacy."""
+
+    run_id: int
+
+
+@pickled_by_fields
+@dataclass(slots=True, eq=False)
 class FinishRun:
     """Close a run and add its players' totals to scores, stats and streaks."""
 
@@ -99,6 +107,7 @@ Op = (
     | EnsureGuild
     | StartRun
     | SetRoundState
+    | MakePrivate
     | FinishRun
     | ResetScores
     | SetMeta

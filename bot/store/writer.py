@@ -42,6 +42,7 @@ from bot.store.ops import (
     EnsureGuild,
     EnsureUser,
     FinishRun,
+    MakePrivate,
     Op,
     ResetScores,
     SetMeta,
@@ -69,7 +70,15 @@ and every timer due meanwhile (a demo's ``asyncio.sleep``) would wait behind
 them; in chunks, timers get their turn between chunks.
 """
 
-RESENDABLE = (EnsureUser, EnsureGuild, SetRoundState, FinishRun, ResetScores, SetMeta)
+RESENDABLE = (
+    EnsureUser,
+    EnsureGuild,
+    SetRoundState,
+    MakePrivate,
+    FinishRun,
+    ResetScores,
+    SetMeta,
+)
 """Ops that may be applied twice with the effect of once, so a writer that died holding
 them (having committed them or not) is simply sent them again, before any newer write
 (their order matters: a reset after a finish is not a reset before it). Finishing is

@@ -558,6 +558,19 @@ async def test_retry_after_a_restart_with_a_question_removed_takes_the_shorter_q
     assert retry.total == 2 and retry.practice
 
 
+async def test_a_public_run_gone_on_with_privately_stays_private(
+    service: QuizService, store: Store, clock: FakeClock, lesson: Lesson
+) -> None:
+    """private:True on an unfinished public run makes it private for good: a later plain
+    start (also after a restart) does not bring the answers given in private to a channel."""
+    quiz = await service.start_personal(GUILD, ANN, "Ann", lesson)
+    await take(service, quiz.run_id, ANN, "A")
+    again = await service.start_personal(GUILD, ANN, "Ann", lesson, private=True)
+    assert again is quiz and again.private
+    later = await restarted(store, clock, lesson).start_personal(GUILD, ANN, "Ann", lesson)
+    assert later.run_id == quiz.run_id and later.private
+
+
 async def test_a_run_gone_on_with_after_a_reset_counts_again(
     service: QuizService, lesson: Lesson
 ) -> None:
