@@ -166,6 +166,10 @@ def summary_embed(summary: QuizSummary, lesson: Lesson) -> discord.Embed:
 
 
 BEHIND = "You already answered that question; the message now shows where your quiz is."
+GONE_PRIVATE = (
+    "This quiz goes on privately now: use the message only you see, "
+    "or /quiz start to bring it up again."
+)
 GOES_ON_PRIVATELY = "🔒 Your unfinished quiz was private, so it goes on in a message only you see."
 RESUMED_PRIVATELY = (
     "You left this private quiz unfinished, so it goes on here, shown only to you, "
@@ -284,6 +288,11 @@ class QuizButton(
         # Picks the quiz up from the store after a restart; raises (and the error
         # handler answers ephemerally) when it is gone or belongs to someone else.
         quiz = await service.find_personal(self.run_id, user_id)
+        shown_to_all = interaction.message is not None and not interaction.message.flags.ephemeral
+        if quiz.private and shown_to_all and self.action not in (RETRY, REVIEW):
+            # A public copy of a run that went private: updating it would show the
+            # channel the answers given since.
+            raise UserError(GONE_PRIVATE)
         if self.action not in (RETRY, REVIEW) and quiz.moved_past(self.position):
             # The message still shows a question answered since (its edit was lost, or
             # the answer's wait was cut by a restart): bring it up to date.

@@ -484,6 +484,28 @@ async def test_a_private_quiz_continued_by_a_plain_start_stays_private(
     fake_discord.assert_clean()
 
 
+async def test_a_public_quiz_gone_on_with_privately_keeps_its_public_copy_still(
+    fake_discord: FakeDiscord,
+    running_bot: RunningBot,
+    tmp_path: Path,
+) -> None:
+    """Public start, one answer, then private:True: the quiz goes on privately, and a press
+    on the old public message is refused instead of showing the channel what came since."""
+    async with quizbot(fake_discord, running_bot, tmp_path / "db.sqlite"):
+        public, run = await start_quiz(fake_discord)
+        public = await press(fake_discord, public, quiz_id(run, 0, "aA"))
+        shown = public.text
+        private, same = await start_quiz(fake_discord, private=True)
+        assert same == run and private.ephemeral
+        private = await press(fake_discord, private, quiz_id(run, 1, "aB"))
+        refused = await answered(
+            fake_discord, await fake_discord.click(public.id, quiz_id(run, 1, "aB"))
+        )
+        assert refused.ephemeral and "goes on privately now" in refused.text
+        assert fake_discord.messages[public.id].text == shown  # the channel's copy is as it was
+    fake_discord.assert_clean()
+
+
 async def test_a_private_quiz_is_seen_by_its_taker_only(
     fake_discord: FakeDiscord, running_bot: RunningBot, tmp_path: Path
 ) -> None:
