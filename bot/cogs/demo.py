@@ -36,9 +36,8 @@ from bot.cogs.limits import (
     EMBED_DESCRIPTION,
     EMBED_TITLE,
     EMBED_TOTAL,
-    FIELD_NAME,
-    FIELD_VALUE,
     FIELDS,
+    fit_field,
     shorten,
 )
 from bot.cogs.views import (
@@ -204,9 +203,8 @@ def report_embeds(
     messages: list[list[discord.Embed]] = [[first]]
     embed = first
     used = len(first)
-    for name, value in report.sections():
-        name = shorten(name, FIELD_NAME) or "\u200b"
-        value = (value if len(value) <= FIELD_VALUE else shorten(value, FIELD_VALUE)) or "\u200b"
+    for section, text in report.sections():
+        name, value = fit_field(section, text)
         cost = len(name) + len(value)
         if used + cost > MESSAGE_BUDGET:
             embed = discord.Embed(

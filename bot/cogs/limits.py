@@ -205,6 +205,16 @@ def view_problems(view: discord.ui.View) -> list[str]:
     return problems
 
 
+def fit_field(name: str, value: str) -> tuple[str, str]:
+    """Return an embed field's name and value cut to Discord's limits (never empty).
+
+    One rule for every embed the bot packs, so what a packer counts is what is sent.
+    """
+    name = shorten(name, FIELD_NAME) or "\u200b"
+    value = (value if len(value) <= FIELD_VALUE else shorten(value, FIELD_VALUE)) or "\u200b"
+    return name, value
+
+
 def build_embed(
     title: str,
     description: str = "",
@@ -229,9 +239,8 @@ def build_embed(
     footer_text = shorten(footer, FOOTER) if footer else ""
     used = len(embed.title or "") + len(description) + len(footer_text)
     dropped = 0
-    for name, value in fields:
-        name = shorten(name, FIELD_NAME) or "\u200b"
-        value = (value if len(value) <= FIELD_VALUE else shorten(value, FIELD_VALUE)) or "\u200b"
+    for raw_name, raw_value in fields:
+        name, value = fit_field(raw_name, raw_value)
         # Leave room for the "fields left out" note in the footer.
         if len(embed.fields) >= FIELDS or used + len(name) + len(value) > EMBED_TOTAL - 40:
             dropped += 1
@@ -268,14 +277,14 @@ def field_pages(fields: Sequence[tuple[str, str]], *, reserved: int) -> list[lis
     """Split ``fields`` into groups that each fit one embed beside ``reserved`` characters.
 
     ``build_embed`` leaves out what does not fit; content that must all be
-    seen goes through this first, one embed (or message) per group. Names and
-    values are shortened as ``build_embed`` will shorten them, so the sizes agree.
+    seen goes through this first, one embed (or message) per group. Sizes are
+    counted after ``fit_field``, as ``build_embed`` will cut them.
     """
     budget = EMBED_TOTAL - 40 - reserved  # build_embed keeps 40 for its note
     pages: list[list[tuple[str, str]]] = [[]]
     used = 0
     for name, value in fields:
-        size = len(shorten(name, FIELD_NAME)) + min(len(value), FIELD_VALUE)
+        size = sum(map(len, fit_field(name, value)))
         if pages[-1] and (len(pages[-1]) >= FIELDS or used + size > budget):
             pages.append([])
             used = 0
