@@ -227,6 +227,16 @@ def quiz_message(quiz: PersonalQuiz) -> tuple[list[discord.Embed], discord.ui.Vi
     return embeds, persistent_view(*items)
 
 
+def quiz_update(quiz: PersonalQuiz) -> dict[str, Any]:
+    """Return the edit that brings a quiz's message up to date.
+
+    ``content=None`` clears a note the message carried (the "goes on from question
+    N" line): it is about the step it was posted with, not the ones after.
+    """
+    embeds, view = quiz_message(quiz)
+    return {"content": None, "embeds": embeds, "view": view}
+
+
 class QuizButton(
     GuardedItem,
     discord.ui.DynamicItem[discord.ui.Button[Any]],
@@ -296,15 +306,12 @@ class QuizButton(
         if self.action not in (RETRY, REVIEW) and quiz.moved_past(self.position):
             # The message still shows a question answered since (its edit was lost, or
             # the answer's wait was cut by a restart): bring it up to date.
-            embeds, view = quiz_message(quiz)
-            await interaction.response.edit_message(content=None, embeds=embeds, view=view)
+            await interaction.response.edit_message(**quiz_update(quiz))
             await interaction.followup.send(BEHIND, ephemeral=True)
             return
         if self.action == HINT:
             service.use_hint(self.run_id, user_id, self.position)
-            embeds, view = quiz_message(quiz)
-            # content=None: a "goes on from question N" note is done with at the next step.
-            await interaction.response.edit_message(content=None, embeds=embeds, view=view)
+            await interaction.response.edit_message(**quiz_update(quiz))
             return
         if self.action not in (RETRY, REVIEW):
             await self.answer(interaction, service, quiz)
@@ -328,8 +335,8 @@ class QuizButton(
         except BaseException:
             service.follow_not_shown(self.run_id)
             raise
-        embeds, view = quiz_message(quiz)  # its Retry and Review are spent now
-        await interaction.edit_original_response(embeds=embeds, view=view)
+        # Its Retry and Review are spent now.
+        await interaction.edit_original_response(**quiz_update(quiz))
 
     async def answer(
         self, interaction: discord.Interaction[Any], service: QuizService, quiz: PersonalQuiz
@@ -351,9 +358,8 @@ class QuizButton(
             pending.add_done_callback(consume)
             raise
         await pending  # a refused answer raises here, for the error handler
-        embeds, view = quiz_message(quiz)
         try:
-            await interaction.edit_original_response(content=None, embeds=embeds, view=view)
+            await interaction.edit_original_response(**quiz_update(quiz))
         except discord.NotFound as exc:
             # The message is gone (deleted) or the interaction expired: the answer is
             # recorded all the same, so no apology; a press on a stale copy catches up.

@@ -388,8 +388,7 @@ class QuizService:
         The quiz must be held (``find_personal`` picks it up after a restart).
         """
         quiz = self.personal(run_id, user_id)
-        if self._lessons is not None:
-            self._check_served(quiz)  # a removed or changed quiz gives no hints either
+        self._check_served(quiz)  # a removed or changed quiz gives no hints either
         question = quiz.question
         if question is None:
             raise QuizFinishedError()
@@ -425,8 +424,7 @@ class QuizService:
         (``find_personal`` picks it up after a restart). Await the result at once.
         """
         quiz = self.personal(run_id, user_id)
-        if self._lessons is not None:
-            self._check_served(quiz)
+        self._check_served(quiz)
         current = quiz.position
         if current >= len(quiz.questions):
             if quiz.summary is None and quiz.last is not None and not quiz.busy:
@@ -629,10 +627,7 @@ class QuizService:
         (its hints or explanations reworded) is taken up, so the next answer
         costs one identity check.
         """
-        assert self._lessons is not None
-        served = self._lessons(quiz.lesson.id)
-        if served is None:
-            raise LessonGoneError(quiz.lesson.id)
+        served = self._served(quiz.lesson)
         if served is not quiz.lesson:
             if quiz_version(served) != quiz.asked_version:
                 raise LessonGoneError(served.id, changed=True)
