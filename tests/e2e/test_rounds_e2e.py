@@ -163,6 +163,11 @@ async def test_a_round_with_several_members(
         assert {"alice", "carol"} <= {
             name for line in ranked[:2] for name in ("alice", "carol") if name in line
         }
+
+        # A client still showing the last question presses after the round has ended.
+        third.component(f"sb:rd:{run}:2:A")["disabled"] = False
+        ended = await press(fake_discord, third, f"sb:rd:{run}:2:A", carol)
+        assert ended.ephemeral and "Too late: this round has ended." in ended.text
     fake_discord.assert_clean()
 
 
