@@ -20,8 +20,8 @@ def gone(pid: int) -> bool:
     """Return whether ``pid`` has exited (a zombie waiting to be reaped counts as exited)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return True
+    except (FileNotFoundError, ProcessLookupError):
+        return True  # reaped before the open, or between the open and the read (ESRCH)
     return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
